@@ -1,0 +1,42 @@
+/**
+ * Every setting slotgate understands, with its default. The YAML file, environment and command-line
+ * flags all end up here (see load-settings.ts); the rest of the code reads only this shape.
+ */
+export interface Settings {
+  /** Address the proxy listens on. */
+  bind: string;
+  /** Port the proxy listens on. */
+  port: number;
+  /** Cluster nodes to discover the topology from, as "host:port". Any one that answers is enough. */
+  seeds: string[];
+  /** Pipelined connections kept open to each master. A client always uses the same one per node, so its commands keep their order. */
+  connectionsPerNode: number;
+  /** How many MOVED/ASK redirects one request may follow before the client gets the last error. */
+  maxRedirects: number;
+  /** Largest bulk string accepted in a request, in bytes (Redis's proto-max-bulk-len). */
+  protoMaxBulkLen: number;
+  /** Largest number of arguments in one request (Redis refuses more than 1024*1024). */
+  maxMultibulkLength: number;
+  /** Requests a client may have in flight before slotgate stops reading from its socket. */
+  maxPendingPerClient: number;
+  /** How long to wait for a backend TCP connection, in milliseconds. */
+  connectTimeoutMs: number;
+  /** Seconds between routine topology refreshes (0 turns them off; MOVED still triggers one). */
+  topologyRefreshIntervalSeconds: number;
+  /** pino log level: fatal, error, warn, info, debug, trace or silent. */
+  logLevel: string;
+}
+
+export const defaultSettings: Settings = {
+  bind: '127.0.0.1',
+  port: 7380,
+  seeds: ['127.0.0.1:7000'],
+  connectionsPerNode: 2,
+  maxRedirects: 5,
+  protoMaxBulkLen: 512 * 1024 * 1024,
+  maxMultibulkLength: 1024 * 1024,
+  maxPendingPerClient: 4096,
+  connectTimeoutMs: 2000,
+  topologyRefreshIntervalSeconds: 10,
+  logLevel: 'info',
+};
