@@ -64,7 +64,7 @@ describe('ReplyScanner', () => {
     const bytes = Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n+OK\r\n')]);
     const cutReplies = cut(bytes, 65536);
     expect(cutReplies).toHaveLength(2);
-    expect(cutReplies[0].length).toBe(value.length + 13);
+    expect(cutReplies[0].length).toBe(`$${value.length}\r\n`.length + value.length + 2);
   });
 
   it('reports bytes that are not RESP', () => {
