@@ -1,0 +1,182 @@
+import { connect, type Socket } from 'node:net';
+import { ReplyScanner } from '../resp/reply-scanner.ts';
+import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
+import { RingQueue } from '../util/ring-queue.ts';
+import { writeBatch } from '../util/write-batch.ts';
+import type { ReplyTarget } from './reply-target.ts';
+
+export interface BackendConnectionOptions {
+  connectTimeoutMs: number;
+  /** Called when an established connection drops or a connect attempt fails: the topology may have changed. */
+  onConnectionLost(address: string, reason: string): void;
+}
+
+/** How long a node that refused a connection is failed fast before the next attempt, growing to the max. */
+const RETRY_DELAY_MIN_MS = 50;
+const RETRY_DELAY_MAX_MS = 2000;
+
+/**
+ * One pipelined connection to a Redis node. Requests from any number of clients are appended to a
+ * FIFO and written in one batch per event-loop turn; replies are cut from the byte stream by the
+ * skip-only scanner and handed, in order, to whoever waits at the front of the FIFO.
+ *
+ * It connects on first use and again on the first use after a loss. While a connect attempt is
+ * failing, requests fail at once instead of piling up (with backoff between attempts).
+ */
+export class BackendConnection implements Flushable {
+  readonly address: string;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly options: BackendConnectionOptions;
+
+  private socket: Socket | null = null;
+  private ready = false;
+  private closed = false;
+  /** Every request written or waiting to be written, in order; replies come back in this order. */
+  private readonly waiting = new RingQueue<ReplyTarget>();
+  /** How many at the front of `waiting` have been handed to the socket. */
+  private written = 0;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  flushQueued = false;
+
+  private scanner = new ReplyScanner();
+  /** Pieces of a reply that spans reads. */
+  private partial: Buffer[] = [];
+
+  private retryDelayMs = 0;
+  private failFastUntil = 0;
+  private lastError = '';
+
+  constructor(address: string, options: BackendConnectionOptions) {
+    this.address = address;
+    const colon = address.lastIndexOf(':');
+    this.host = address.slice(0, colon);
+    this.port = Number(address.slice(colon + 1));
+    this.options = options;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.waiting.length;
+  }
+
+  send(frame: Buffer, target: ReplyTarget): void {
+    if (this.closed) {
+      target.onFailure(`ERR slotgate: connection to ${this.address} is closed`, false);
+      return;
+    }
+    if (this.socket === null) {
+      if (Date.now() < this.failFastUntil) {
+        target.onFailure(`ERR slotgate: cannot reach ${this.address}: ${this.lastError}`, false);
+        return;
+      }
+      this.open();
+    }
+    this.waiting.push(target);
+    this.out.push(frame);
+    this.outBytes += frame.length;
+    scheduleFlush(this);
+  }
+
+  flush(): void {
+    if (!this.ready || this.out.length === 0) return;
+    const socket = this.socket as Socket;
+    writeBatch(socket, this.out, this.outBytes);
+    this.written += this.out.length;
+    this.out = [];
+    this.outBytes = 0;
+  }
+
+  /** Closes at once; whatever still waits fails. */
+  close(): void {
+    this.closed = true;
+    this.socket?.destroy();
+    this.failAll(`ERR slotgate: connection to ${this.address} closed`);
+  }
+
+  private open(): void {
+    const socket = connect({ host: this.host, port: this.port, noDelay: true, keepAlive: true });
+    this.socket = socket;
+    this.ready = false;
+    socket.setTimeout(this.options.connectTimeoutMs);
+    socket.on('connect', () => {
+      socket.setTimeout(0);
+      this.ready = true;
+      this.retryDelayMs = 0;
+      this.lastError = '';
+      this.flush();
+    });
+    socket.on('timeout', () => socket.destroy(new Error('connect timed out')));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error: Error) => {
+      this.lastError = error.message;
+    });
+    socket.on('close', () => this.onClose(socket));
+  }
+
+  private onData(chunk: Buffer): void {
+    let pos = 0;
+    const length = chunk.length;
+    while (pos < length) {
+      const end = this.scanner.scan(chunk, pos, length);
+      if (end === -1) {
+        this.partial.push(pos === 0 ? chunk : chunk.subarray(pos));
+        return;
+      }
+      if (end === -2) {
+        this.abort(`protocol error from ${this.address}: ${this.scanner.error}`);
+        return;
+      }
+      let reply: Buffer;
+      if (this.partial.length === 0) {
+        reply = chunk.subarray(pos, end);
+      } else {
+        this.partial.push(chunk.subarray(pos, end));
+        reply = Buffer.concat(this.partial);
+        this.partial = [];
+      }
+      pos = end;
+      const target = this.waiting.shift();
+      if (target === undefined) {
+        this.abort(`unexpected reply from ${this.address}`);
+        return;
+      }
+      this.written--;
+      target.onReply(reply, this.address);
+    }
+  }
+
+  private abort(reason: string): void {
+    this.lastError = reason;
+    this.socket?.destroy();
+  }
+
+  private onClose(socket: Socket): void {
+    if (this.socket !== socket) return;
+    const wasReady = this.ready;
+    this.socket = null;
+    this.ready = false;
+    this.partial = [];
+    // A fresh scanner: the old one may have stopped halfway through a reply.
+    this.scanner = new ReplyScanner();
+    if (!wasReady) {
+      this.retryDelayMs = Math.min(RETRY_DELAY_MAX_MS, Math.max(RETRY_DELAY_MIN_MS, this.retryDelayMs * 2));
+      this.failFastUntil = Date.now() + this.retryDelayMs;
+    }
+    const reason = this.lastError || 'connection closed';
+    this.failAll(`ERR slotgate: lost connection to ${this.address}: ${reason}`);
+    if (!this.closed) this.options.onConnectionLost(this.address, reason);
+  }
+
+  private failAll(message: string): void {
+    let written = this.written;
+    this.written = 0;
+    this.out = [];
+    this.outBytes = 0;
+    for (let target = this.waiting.shift(); target !== undefined; target = this.waiting.shift()) {
+      target.onFailure(message, written > 0);
+      written--;
+    }
+  }
+}
