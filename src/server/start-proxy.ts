@@ -1,5 +1,12 @@
+import { createServer, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.ts';
+import { loadCommandTable } from '../commands/load-command-table.ts';
+import { withControlConnection } from '../cluster/control-connection.ts';
+import { TopologyRefresher } from '../cluster/topology-refresher.ts';
+import { ClientSession, type ProxyContext } from '../proxy/client-session.ts';
+import { CommandPolicies } from '../proxy/command-policy.ts';
+import { Router } from '../proxy/router.ts';
 
 /** A listening proxy. `close()` stops accepting, lets in-flight replies drain, then closes every socket. */
 export interface RunningProxy {
@@ -8,9 +15,85 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
+/** How long close() lets clients collect the replies they are owed before cutting them off. */
+const DRAIN_TIMEOUT_MS = 5000;
+
 /** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port. */
 export async function startProxy(settings: Settings, logger: Logger): Promise<RunningProxy> {
-  void settings;
-  void logger;
-  throw new Error('not implemented yet');
+  let router: Router | null = null;
+  const refresher = new TopologyRefresher({
+    seeds: settings.seeds,
+    timeoutMs: settings.connectTimeoutMs,
+    intervalSeconds: settings.topologyRefreshIntervalSeconds,
+    logger,
+    onSlotMap: (map) => router?.applySlotMap(map),
+  });
+  const { map, from } = await refresher.fetch();
+  const { table, warnings } = await withControlConnection(from, settings.connectTimeoutMs, loadCommandTable);
+  for (const warning of warnings) logger.warn({ warning }, 'command table');
+  logger.info({ node: from, masters: map.masters, commands: table.size }, 'cluster discovered');
+
+  router = new Router({
+    connectionsPerNode: settings.connectionsPerNode,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    maxRedirects: settings.maxRedirects,
+    logger,
+    requestRefresh: () => refresher.requestRefresh(),
+  });
+  router.applySlotMap(map);
+
+  const sessions = new Set<ClientSession>();
+  let drained: (() => void) | null = null;
+  const context: ProxyContext = {
+    table,
+    policies: new CommandPolicies(table),
+    router,
+    logger,
+    protoMaxBulkLen: settings.protoMaxBulkLen,
+    maxMultibulkLength: settings.maxMultibulkLength,
+    maxPendingPerClient: settings.maxPendingPerClient,
+    onSessionClosed(session) {
+      sessions.delete(session);
+      if (sessions.size === 0) drained?.();
+    },
+  };
+
+  let nextClientId = 1;
+  const server = createServer({ noDelay: true }, (socket) => {
+    sessions.add(new ClientSession(socket, nextClientId++, context));
+  });
+  const port = await listen(server, settings.port, settings.bind);
+  refresher.start();
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      refresher.stop();
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (sessions.size > 0) {
+        const allClosed = new Promise<void>((resolve) => (drained = resolve));
+        for (const session of sessions) session.shutdown();
+        const timer = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, DRAIN_TIMEOUT_MS);
+        await allClosed;
+        clearTimeout(timer);
+      }
+      await stopped;
+      router?.close();
+    })();
+    return closing;
+  };
+  return { port, close };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host }, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : port);
+    });
+  });
 }

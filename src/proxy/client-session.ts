@@ -1,0 +1,250 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
+import type { CommandTable } from '../commands/command-table.ts';
+import { findKeys, KeyIndexes } from '../commands/find-keys.ts';
+import { keySlot } from '../cluster/key-slot.ts';
+import { encodeError } from '../resp/encode.ts';
+import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
+import type { RequestView } from '../resp/request-view.ts';
+import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
+import { writeBatch } from '../util/write-batch.ts';
+import { CommandPolicies, Policy } from './command-policy.ts';
+import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
+import { PendingRequest } from './pending-request.ts';
+import type { Router } from './router.ts';
+
+/** What every session shares. */
+export interface ProxyContext {
+  table: CommandTable;
+  policies: CommandPolicies;
+  router: Router;
+  logger: Logger;
+  protoMaxBulkLen: number;
+  maxMultibulkLength: number;
+  maxPendingPerClient: number;
+  onSessionClosed(session: ClientSession): void;
+}
+
+const CROSSSLOT = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One client connection: parses its requests, answers or routes each, and writes the replies back
+ * in request order, gathered into one write per event-loop turn.
+ *
+ * Flow control: when too many requests are in flight, or the client is not reading its replies
+ * (the socket wants a drain), the session stops reading from the socket until that clears, so a
+ * client can never make slotgate buffer without bound.
+ */
+export class ClientSession implements RequestSink, Flushable, LocalSession {
+  readonly id: number;
+  readonly router: Router;
+  name: Buffer | null = null;
+  flushQueued = false;
+
+  private readonly socket: Socket;
+  private readonly context: ProxyContext;
+  private readonly parser: RequestParser;
+  private readonly keys = new KeyIndexes();
+
+  /** Requests in order; replies leave from the head once complete. */
+  private head: PendingRequest | null = null;
+  private tail: PendingRequest | null = null;
+  private pending = 0;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+
+  private closing = false;
+  private closed = false;
+  private readingPaused = false;
+  private waitingForDrain = false;
+
+  constructor(socket: Socket, id: number, context: ProxyContext) {
+    this.socket = socket;
+    this.id = id;
+    this.context = context;
+    this.router = context.router;
+    this.parser = new RequestParser(this, context);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.parser.feed(chunk));
+    socket.on('drain', () => {
+      this.waitingForDrain = false;
+      this.resumeIfRoom();
+    });
+    // 'close' always follows an error; that is where the session ends.
+    socket.on('error', () => {});
+    socket.on('close', () => this.onClose());
+  }
+
+  onRequest(view: RequestView): void {
+    if (this.closing) return;
+    const spec = this.context.table.lookup(view);
+    if (spec === undefined) {
+      this.replyLocal(unknownCommand(view));
+      return;
+    }
+    const arity = spec.arity;
+    if ((arity > 0 && view.argc !== arity) || view.argc < -arity) {
+      this.replyLocal(wrongArity(spec.name));
+      return;
+    }
+    switch (this.context.policies.kindOf(spec)) {
+      case Policy.byKeys:
+        this.routeByKeys(spec, view);
+        return;
+      case Policy.local:
+        this.replyLocal(answerLocally(spec, view, this));
+        return;
+      case Policy.anyMaster:
+        this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1));
+        return;
+      default:
+        this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
+    }
+  }
+
+  onProtocolError(message: string): void {
+    // As Redis does: answer what came before, then the error, then close.
+    this.replyLocal(encodeError(`ERR ${message}`));
+    this.closeAfterReplies();
+  }
+
+  closeAfterReplies(): void {
+    this.closing = true;
+    this.pauseReading();
+    scheduleFlush(this);
+  }
+
+  /** Called by a request when its reply is ready (or it failed). */
+  onRequestComplete(request: PendingRequest): void {
+    if (this.closed || request !== this.head) return;
+    let head: PendingRequest | null = request;
+    while (head !== null && head.reply !== null) {
+      this.out.push(head.reply);
+      this.outBytes += head.reply.length;
+      this.pending--;
+      head = head.next;
+    }
+    this.head = head;
+    if (head === null) this.tail = null;
+    scheduleFlush(this);
+    if (this.readingPaused) this.resumeIfRoom();
+  }
+
+  flush(): void {
+    if (this.closed) return;
+    if (this.out.length > 0) {
+      const drained = writeBatch(this.socket, this.out, this.outBytes);
+      this.out = [];
+      this.outBytes = 0;
+      if (!drained) {
+        this.waitingForDrain = true;
+        this.pauseReading();
+      }
+    }
+    if (this.closing && this.head === null) this.socket.end();
+  }
+
+  /** Stops reading, lets the replies still owed go out, then closes (graceful shutdown). */
+  shutdown(): void {
+    this.closeAfterReplies();
+  }
+
+  /** Closes at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private routeByKeys(spec: CommandSpec, view: RequestView): void {
+    const keys = this.keys;
+    keys.reset();
+    const complete = findKeys(spec, view, keys);
+    if (keys.count === 0) {
+      if (!complete) {
+        this.replyLocal(encodeError(`ERR slotgate: cannot tell which keys this '${spec.name}' request uses`));
+        return;
+      }
+      // A command that takes a variable number of keys was given none (EVAL "..." 0): any master
+      // runs it the same.
+      this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1));
+      return;
+    }
+    if ((spec.flags & CommandFlags.blocking) !== 0 && hasBlockArgument(view)) {
+      this.replyLocal(encodeError(`ERR slotgate: blocking commands (XREAD BLOCK) are not supported by slotgate yet`));
+      return;
+    }
+    const indexes = keys.indexes;
+    const buffer = view.buffer;
+    const starts = view.starts;
+    const ends = view.ends;
+    const slot = keySlot(buffer, starts[indexes[0]], ends[indexes[0]]);
+    for (let i = 1; i < keys.count; i++) {
+      const k = indexes[i];
+      if (keySlot(buffer, starts[k], ends[k]) !== slot) {
+        this.replyLocal(CROSSSLOT);
+        return;
+      }
+    }
+    this.router.dispatch(this.enqueue(view.frame, slot));
+  }
+
+  private enqueue(frame: Buffer, slot: number): PendingRequest {
+    const request = new PendingRequest(this, frame, slot);
+    if (this.tail === null) this.head = request;
+    else this.tail.next = request;
+    this.tail = request;
+    this.pending++;
+    if (this.pending >= this.context.maxPendingPerClient) this.pauseReading();
+    return request;
+  }
+
+  /** A reply slotgate made itself: straight out when nothing is ahead of it, else in line. */
+  private replyLocal(reply: Buffer): void {
+    if (this.head === null) {
+      this.out.push(reply);
+      this.outBytes += reply.length;
+      scheduleFlush(this);
+      return;
+    }
+    this.enqueue(EMPTY, -1).reply = reply;
+  }
+
+  private pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket.pause();
+  }
+
+  private resumeIfRoom(): void {
+    if (!this.readingPaused || this.closing || this.waitingForDrain) return;
+    if (this.pending > this.context.maxPendingPerClient / 2) return;
+    this.readingPaused = false;
+    this.socket.resume();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    // Requests still at the backends finish there; their replies are dropped when they arrive.
+    this.head = null;
+    this.tail = null;
+    this.out = [];
+    this.context.onSessionClosed(this);
+  }
+}
+
+/** XREAD and XREADGROUP block only when asked to. */
+function hasBlockArgument(view: RequestView): boolean {
+  for (let i = 1; i < view.argc; i++) {
+    if (view.argEquals(i, 'STREAMS')) return false;
+    if (view.argEquals(i, 'BLOCK')) return true;
+  }
+  return false;
+}
+
+/** Redis's wording, including the first arguments it quotes back. */
+function unknownCommand(view: RequestView): Buffer {
+  let args = '';
+  for (let i = 1; i < view.argc && args.length < 128; i++) args += `'${view.argString(i).slice(0, 128 - args.length)}' `;
+  return encodeError(`ERR unknown command '${view.argString(0).slice(0, 128)}', with args beginning with: ${args}`);
+}

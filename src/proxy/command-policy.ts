@@ -1,0 +1,108 @@
+import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
+import type { CommandTable } from '../commands/command-table.ts';
+
+/** What the proxy does with a command, decided once per command at start-up. */
+export const Policy = {
+  /** Route by the slot of its keys. */
+  byKeys: 0,
+  /** Answered by slotgate itself (local-commands.ts). */
+  local: 1,
+  /** Keyless, and any master gives the right answer. */
+  anyMaster: 2,
+  /** Refused with a reason (see refusalOf). */
+  refuse: 3,
+} as const;
+export type PolicyKind = (typeof Policy)[keyof typeof Policy];
+
+/** Handled in local-commands.ts. A container name covers the subcommands not listed on their own. */
+const LOCAL = ['ping', 'echo', 'quit', 'select', 'client'];
+
+/** Keyless commands whose answer does not depend on which master gives it. */
+const ANY_MASTER = [
+  'command', // the command table: the same on every node
+  'config|get', // redis-benchmark and redis-cli read a few values at start
+  'publish', // the cluster broadcasts PUBLISH to every node itself
+  'pubsub|channels',
+  'pubsub|numsub',
+  'pubsub|numpat',
+  'lolwut',
+];
+
+const SUBSCRIBE = ['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe'];
+
+export const NOT_YET = 'is not supported by slotgate yet';
+
+/**
+ * Commands that would misbehave on a shared, pipelined connection or on one random node. Each gets
+ * a clear error rather than a wrong answer.
+ */
+const REFUSED = new Map<string, string>([
+  ['multi', `transactions (MULTI/EXEC) ${NOT_YET}`],
+  ['exec', `transactions (MULTI/EXEC) ${NOT_YET}`],
+  ['discard', `transactions (MULTI/EXEC) ${NOT_YET}`],
+  ['watch', `transactions (WATCH) ${NOT_YET}`],
+  ['unwatch', `transactions (WATCH) ${NOT_YET}`],
+  ['wait', `WAIT ${NOT_YET}`],
+  ['monitor', `MONITOR ${NOT_YET}`],
+  ['sync', 'replication commands are not available through a proxy'],
+  ['psync', 'replication commands are not available through a proxy'],
+  ['replconf', 'replication commands are not available through a proxy'],
+  ['replicaof', 'it would act on one random node; send it to the node itself'],
+  ['slaveof', 'it would act on one random node; send it to the node itself'],
+  ['shutdown', 'it would act on one random node; send it to the node itself'],
+  ['debug', 'it would act on one random node; send it to the node itself'],
+  ['failover', 'it would act on one random node; send it to the node itself'],
+  ['config', 'only CONFIG GET is available through slotgate'],
+  ['cluster', `CLUSTER ${NOT_YET}`],
+  ['auth', `AUTH ${NOT_YET}`],
+  ['hello', `HELLO ${NOT_YET}`],
+]);
+
+/**
+ * The policy of every command in a table, in an array indexed by CommandSpec.id, so the hot path
+ * pays one typed-array read per request.
+ */
+export class CommandPolicies {
+  private readonly kinds: Uint8Array;
+  private readonly reasons = new Map<number, string>();
+
+  constructor(table: CommandTable) {
+    const specs = table.allSpecs();
+    let size = 0;
+    for (const spec of specs) size = Math.max(size, spec.id + 1);
+    this.kinds = new Uint8Array(size);
+    for (const spec of specs) this.kinds[spec.id] = this.decide(spec);
+  }
+
+  kindOf(spec: CommandSpec): PolicyKind {
+    return this.kinds[spec.id] as PolicyKind;
+  }
+
+  /** Why `spec` is refused, as the text after "ERR ". */
+  refusalOf(spec: CommandSpec): string {
+    return this.reasons.get(spec.id) ?? `'${spec.name}' ${NOT_YET}`;
+  }
+
+  private decide(spec: CommandSpec): PolicyKind {
+    const container = spec.parent?.name ?? spec.name;
+    if (LOCAL.includes(spec.name) || LOCAL.includes(container)) return Policy.local;
+    if (ANY_MASTER.includes(spec.name) || ANY_MASTER.includes(container)) return Policy.anyMaster;
+    const refusal = REFUSED.get(spec.name) ?? REFUSED.get(container);
+    if (refusal !== undefined) return this.refuse(spec, refusal);
+    if (SUBSCRIBE.includes(spec.name)) return this.refuse(spec, `subscriptions ${NOT_YET}`);
+    // A blocked command would hold up every client behind it on the shared connection. XREAD and
+    // XREADGROUP block only with BLOCK: the session checks those per request.
+    if ((spec.flags & CommandFlags.blocking) !== 0 && spec.name !== 'xread' && spec.name !== 'xreadgroup') {
+      return this.refuse(spec, `blocking commands ${NOT_YET}`);
+    }
+    if (!spec.hasKeys) {
+      return this.refuse(spec, `'${spec.name.toUpperCase().replace('|', ' ')}' has no key to route by and ${NOT_YET}`);
+    }
+    return Policy.byKeys;
+  }
+
+  private refuse(spec: CommandSpec, reason: string): PolicyKind {
+    this.reasons.set(spec.id, `slotgate: ${reason}`);
+    return Policy.refuse;
+  }
+}

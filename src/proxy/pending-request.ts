@@ -1,0 +1,42 @@
+import { encodeError } from '../resp/encode.ts';
+import type { ReplyTarget } from '../upstream/reply-target.ts';
+import type { ClientSession } from './client-session.ts';
+
+/**
+ * One client request on its way through slotgate: its place in the client's reply order, the bytes
+ * to send, and, once known, the reply. The session keeps these in a singly linked list in request
+ * order and writes replies out from the front as soon as they are complete, so a slow node delays
+ * only the replies behind its own.
+ */
+export class PendingRequest implements ReplyTarget {
+  readonly session: ClientSession;
+  /** The request as sent to the backend (the client's own bytes, or re-encoded inline). */
+  readonly frame: Buffer;
+  /** Hash slot of its keys, or -1 when it has none. */
+  readonly slot: number;
+  /** MOVED/ASK redirects followed so far. */
+  redirects = 0;
+  reply: Buffer | null = null;
+  next: PendingRequest | null = null;
+
+  constructor(session: ClientSession, frame: Buffer, slot: number) {
+    this.session = session;
+    this.frame = frame;
+    this.slot = slot;
+  }
+
+  onReply(reply: Buffer, from: string): void {
+    // Only error replies can be redirects; the first byte settles it for every other reply.
+    if (reply[0] === 45 /* '-' */ && this.session.router.followRedirect(this, reply, from)) return;
+    this.complete(reply);
+  }
+
+  onFailure(message: string): void {
+    this.complete(encodeError(message));
+  }
+
+  complete(reply: Buffer): void {
+    this.reply = reply;
+    this.session.onRequestComplete(this);
+  }
+}
