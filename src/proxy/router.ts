@@ -32,6 +32,8 @@ export class Router {
   private readonly pools = new Map<string, NodePool>();
   private masters: NodePool[] = [];
   private nextMaster = 0;
+  /** Redirects followed since start, for INFO and tests. */
+  readonly stats = { moved: 0, ask: 0 };
 
   constructor(options: RouterOptions) {
     this.options = options;
@@ -92,8 +94,10 @@ export class Router {
     const connection = pool.connectionFor(request.session.id);
     if (redirect.ask) {
       // ASK is for this one request, during a migration: the map stays as it is.
+      this.stats.ask++;
       connection.send(ASKING, ignoreReply);
     } else {
+      this.stats.moved++;
       this.poolBySlot[redirect.slot] = pool;
       this.options.requestRefresh();
     }

@@ -12,6 +12,8 @@ import { Router } from '../proxy/router.ts';
 export interface RunningProxy {
   /** The port actually bound (useful when settings.port is 0). */
   port: number;
+  /** Counters for tests and the INFO proxy section. */
+  stats(): { redirectsMoved: number; redirectsAsk: number; clients: number };
   close(): Promise<void>;
 }
 
@@ -20,20 +22,21 @@ const DRAIN_TIMEOUT_MS = 5000;
 
 /** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port. */
 export async function startProxy(settings: Settings, logger: Logger): Promise<RunningProxy> {
-  let router: Router | null = null;
+  // The refresher reports maps to the router, which needs the first map to exist.
+  let routerRef: Router | null = null;
   const refresher = new TopologyRefresher({
     seeds: settings.seeds,
     timeoutMs: settings.connectTimeoutMs,
     intervalSeconds: settings.topologyRefreshIntervalSeconds,
     logger,
-    onSlotMap: (map) => router?.applySlotMap(map),
+    onSlotMap: (map) => routerRef?.applySlotMap(map),
   });
   const { map, from } = await refresher.fetch();
   const { table, warnings } = await withControlConnection(from, settings.connectTimeoutMs, loadCommandTable);
   for (const warning of warnings) logger.warn({ warning }, 'command table');
   logger.info({ node: from, masters: map.masters, commands: table.size }, 'cluster discovered');
 
-  router = new Router({
+  const router = new Router({
     connectionsPerNode: settings.connectionsPerNode,
     connectTimeoutMs: settings.connectTimeoutMs,
     maxRedirects: settings.maxRedirects,
@@ -41,6 +44,7 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     requestRefresh: () => refresher.requestRefresh(),
   });
   router.applySlotMap(map);
+  routerRef = router;
 
   const sessions = new Set<ClientSession>();
   let drained: (() => void) | null = null;
@@ -80,11 +84,12 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
         clearTimeout(timer);
       }
       await stopped;
-      router?.close();
+      router.close();
     })();
     return closing;
   };
-  return { port, close };
+  const stats = () => ({ redirectsMoved: router.stats.moved, redirectsAsk: router.stats.ask, clients: sessions.size });
+  return { port, stats, close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
