@@ -1,1 +1,113 @@
-const x: number = 1; console.log(process.version, x);
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import type { Logger } from 'pino';
+import { helpText, parseCliArgs } from './config/cli-args.ts';
+import { ConfigError } from './config/config-error.ts';
+import { loadSettings } from './config/load-settings.ts';
+import type { Settings } from './config/settings.ts';
+import { createLogger } from './observability/logger.ts';
+import { startProxy, type RunningProxy } from './server/start-proxy.ts';
+
+/** How long close() may take to drain in-flight replies before we exit regardless. */
+const shutdownTimeoutMs = 10_000;
+
+/**
+ * A repeat of the first signal within this window is the same Ctrl-C arriving twice, not an
+ * operator insisting: the terminal signals the whole process group, and wrappers in that group
+ * (npm, npx, bin/slotgate.mjs on an old Node) forward the signal to us again.
+ */
+const duplicateSignalWindowMs = 1_000;
+
+/** Exit status for a configuration the operator must fix (bad flag, value or file). */
+const exitConfigError = 2;
+
+async function main(): Promise<void> {
+  const settings = settingsOrExit(process.argv.slice(2));
+  if (settings === undefined) return;
+
+  const logger = createLogger(settings.logLevel);
+  // Log it where operators look, then die: state after an unexpected throw can't be trusted.
+  // Unhandled rejections arrive here too (origin "unhandledRejection"), Node's default since v15.
+  process.on('uncaughtException', (err, origin) => {
+    logger.fatal({ err, origin }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(settings, logger);
+  } catch (err) {
+    logger.fatal({ err, bind: settings.bind, port: settings.port, seeds: settings.seeds }, 'could not start');
+    process.exit(1);
+  }
+  logger.info({ bind: settings.bind, port: proxy.port }, 'listening');
+  stopOnSignals(proxy, logger);
+}
+
+/**
+ * Handles --help, --version and configuration errors, which end the process before anything
+ * starts; otherwise returns the settings to run with. Exits by setting exitCode, not exit(), so
+ * output to a pipe is flushed first.
+ */
+function settingsOrExit(argv: string[]): Settings | undefined {
+  try {
+    const cli = parseCliArgs(argv);
+    if (cli.help) {
+      process.stdout.write(helpText());
+      return undefined;
+    }
+    if (cli.version) {
+      process.stdout.write(`${readVersion()}\n`);
+      return undefined;
+    }
+    return loadSettings(argv, process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`slotgate: ${err.message}\n`);
+    process.exitCode = exitConfigError;
+    return undefined;
+  }
+}
+
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** SIGINT/SIGTERM drain and stop the proxy; a later second signal exits without waiting. */
+function stopOnSignals(proxy: RunningProxy, logger: Logger): void {
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const now = Date.now();
+    if (first === undefined) {
+      first = { signal, at: now };
+      void stop(proxy, logger, signal);
+    } else if (signal === first.signal && now - first.at < duplicateSignalWindowMs) {
+      logger.debug({ signal }, 'ignoring repeated signal');
+    } else {
+      logger.warn({ signal }, 'second signal; exiting without waiting for shutdown');
+      process.exit(128 + constants.signals[signal]);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/** Exits 0 once close() has drained; 1 if it fails or takes longer than shutdownTimeoutMs. */
+async function stop(proxy: RunningProxy, logger: Logger, signal: NodeJS.Signals): Promise<void> {
+  logger.info({ signal, timeoutMs: shutdownTimeoutMs }, 'shutting down; signal again to exit at once');
+  setTimeout(() => {
+    logger.error({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; exiting anyway');
+    process.exit(1);
+  }, shutdownTimeoutMs);
+  try {
+    await proxy.close();
+  } catch (err) {
+    logger.error({ err }, 'error while shutting down');
+    process.exit(1);
+  }
+  logger.info('stopped');
+  process.exit(0);
+}
+
+await main();

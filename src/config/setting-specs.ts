@@ -1,0 +1,104 @@
+import type { Settings } from './settings.ts';
+import { maxTimerMs, type ValueRule } from './validate-settings.ts';
+
+/**
+ * How one setting is named everywhere an operator can give it, and what its value must look like.
+ * Flags, environment variables, YAML keys and the --help text are all derived from the table below,
+ * so adding a setting here is all it takes for every source to accept it, and they cannot drift.
+ */
+export interface SettingSpec {
+  /** The Settings field, which is also the YAML key. */
+  key: keyof Settings;
+  /** Command-line flag without its dashes. Operators script against these: never rename one. */
+  flag: string;
+  /** Environment variable: SLOTGATE_ and the flag in upper snake case. */
+  env: string;
+  /** Placeholder for the value in --help. */
+  valueName: string;
+  rule: ValueRule;
+  /** One line for --help. */
+  description: string;
+}
+
+const anyCount = Number.MAX_SAFE_INTEGER;
+
+// A mapped type over keyof Settings: the compiler refuses this table if a setting is missing.
+const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
+  bind: {
+    flag: 'bind',
+    valueName: 'address',
+    rule: { type: 'address' },
+    description: 'Address to listen on (0.0.0.0 or :: for every interface).',
+  },
+  port: {
+    flag: 'port',
+    valueName: 'port',
+    rule: { type: 'integer', min: 0, max: 65535 },
+    description: 'Port to listen on (0 picks a free one).',
+  },
+  seeds: {
+    flag: 'seeds',
+    valueName: 'host:port,...',
+    rule: { type: 'seeds' },
+    description: 'Cluster nodes to discover the topology from, comma-separated; any one that answers is enough.',
+  },
+  connectionsPerNode: {
+    flag: 'connections-per-node',
+    valueName: 'n',
+    rule: { type: 'integer', min: 1, max: anyCount },
+    description: 'Pipelined connections kept open to each master.',
+  },
+  maxRedirects: {
+    flag: 'max-redirects',
+    valueName: 'n',
+    rule: { type: 'integer', min: 0, max: anyCount },
+    description: 'MOVED/ASK redirects one request may follow before the client gets the error.',
+  },
+  protoMaxBulkLen: {
+    flag: 'proto-max-bulk-len',
+    valueName: 'bytes',
+    rule: { type: 'integer', min: 1, max: anyCount },
+    description: 'Largest bulk string accepted in a request, in bytes.',
+  },
+  maxMultibulkLength: {
+    flag: 'max-multibulk-length',
+    valueName: 'n',
+    rule: { type: 'integer', min: 1, max: anyCount },
+    description: 'Largest number of arguments in one request.',
+  },
+  maxPendingPerClient: {
+    flag: 'max-pending-per-client',
+    valueName: 'n',
+    rule: { type: 'integer', min: 1, max: anyCount },
+    description: 'Requests a client may have in flight before slotgate stops reading from it.',
+  },
+  connectTimeoutMs: {
+    flag: 'connect-timeout-ms',
+    valueName: 'ms',
+    rule: { type: 'integer', min: 1, max: maxTimerMs },
+    description: 'How long to wait for a backend TCP connection, in milliseconds.',
+  },
+  topologyRefreshIntervalSeconds: {
+    flag: 'topology-refresh-interval',
+    valueName: 'seconds',
+    rule: { type: 'seconds', max: Math.floor(maxTimerMs / 1000) },
+    description: 'Seconds between routine topology refreshes (0 turns them off; MOVED still triggers one).',
+  },
+  logLevel: {
+    flag: 'log-level',
+    valueName: 'level',
+    rule: { type: 'choice', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+  },
+};
+
+export const settingSpecs: readonly SettingSpec[] = (Object.keys(table) as (keyof Settings)[]).map((key) => ({
+  key,
+  env: envName(table[key].flag),
+  ...table[key],
+}));
+
+/** The environment variable for a flag: --connections-per-node is SLOTGATE_CONNECTIONS_PER_NODE. */
+export function envName(flag: string): string {
+  return `SLOTGATE_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
