@@ -23,6 +23,8 @@ export interface ProxyContext {
   protoMaxBulkLen: number;
   maxMultibulkLength: number;
   maxPendingPerClient: number;
+  /** redis_version of the cluster, reported by HELLO. */
+  serverVersion: string;
   onSessionClosed(session: ClientSession): void;
 }
 
@@ -59,6 +61,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   private closed = false;
   private readingPaused = false;
   private waitingForDrain = false;
+
+  get serverVersion(): string {
+    return this.context.serverVersion;
+  }
 
   constructor(socket: Socket, id: number, context: ProxyContext) {
     this.socket = socket;

@@ -15,7 +15,7 @@ export const Policy = {
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
 /** Handled in local-commands.ts. A container name covers the subcommands not listed on their own. */
-const LOCAL = ['ping', 'echo', 'quit', 'select', 'client'];
+const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello'];
 
 /** Keyless commands whose answer does not depend on which master gives it. */
 const ANY_MASTER = [
@@ -58,7 +58,6 @@ const REFUSED = new Map<string, string>([
   ['config', 'only CONFIG GET is available through slotgate'],
   ['cluster', `CLUSTER ${NOT_YET}`],
   ['auth', `AUTH ${NOT_YET}`],
-  ['hello', `HELLO ${NOT_YET}`],
 ]);
 
 /**

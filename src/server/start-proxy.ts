@@ -32,7 +32,10 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     onSlotMap: (map) => routerRef?.applySlotMap(map),
   });
   const { map, from } = await refresher.fetch();
-  const { table, warnings } = await withControlConnection(from, settings.connectTimeoutMs, loadCommandTable);
+  const { table, warnings, serverVersion } = await withControlConnection(from, settings.connectTimeoutMs, async (redis) => {
+    const info = String(await redis.call('INFO', 'server'));
+    return { ...(await loadCommandTable(redis)), serverVersion: /redis_version:(\S+)/.exec(info)?.[1] ?? '7.0.0' };
+  });
   for (const warning of warnings) logger.warn({ warning }, 'command table');
   logger.info({ node: from, masters: map.masters, commands: table.size }, 'cluster discovered');
 
@@ -56,6 +59,7 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     protoMaxBulkLen: settings.protoMaxBulkLen,
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
+    serverVersion,
     onSessionClosed(session) {
       sessions.delete(session);
       if (sessions.size === 0) drained?.();
