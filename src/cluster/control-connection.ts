@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { splitAddress } from './address.ts';
 
 /**
  * A short-lived ioredis connection for control-plane questions (CLUSTER SLOTS, COMMAND): fails fast
@@ -30,9 +31,4 @@ export async function withControlConnection<T>(address: string, timeoutMs: numbe
   } finally {
     redis.disconnect();
   }
-}
-
-export function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
 }

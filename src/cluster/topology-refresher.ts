@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { withControlConnection, splitAddress } from './control-connection.ts';
+import { splitAddress } from './address.ts';
+import { withControlConnection } from './control-connection.ts';
 import { fetchSlotRanges } from './fetch-slot-ranges.ts';
 import { SlotMap } from './slot-map.ts';
 

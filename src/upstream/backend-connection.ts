@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { splitAddress } from '../cluster/address.ts';
 import { ReplyScanner } from '../resp/reply-scanner.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { RingQueue } from '../util/ring-queue.ts';
@@ -50,9 +51,9 @@ export class BackendConnection implements Flushable {
 
   constructor(address: string, options: BackendConnectionOptions) {
     this.address = address;
-    const colon = address.lastIndexOf(':');
-    this.host = address.slice(0, colon);
-    this.port = Number(address.slice(colon + 1));
+    const { host, port } = splitAddress(address);
+    this.host = host;
+    this.port = port;
     this.options = options;
   }
 
