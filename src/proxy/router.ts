@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { SLOT_COUNT } from '../cluster/key-slot.ts';
+import { splitAddress } from '../cluster/address.ts';
 import { parseRedirect } from '../cluster/redirect.ts';
 import type { SlotMap } from '../cluster/slot-map.ts';
 import { encodeCommand, encodeError } from '../resp/encode.ts';
@@ -83,7 +84,7 @@ export class Router {
    * reply to the client unchanged (not a redirect, or too many of them).
    */
   followRedirect(request: PendingRequest, reply: Buffer, from: string): boolean {
-    const redirect = parseRedirect(reply, from.slice(0, from.lastIndexOf(':')));
+    const redirect = parseRedirect(reply, splitAddress(from).host);
     if (redirect === null) {
       if (startsWithClusterDown(reply)) this.options.requestRefresh();
       return false;
