@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import { helpText, parseCliArgs } from './config/cli-args.ts';
@@ -7,6 +6,7 @@ import { loadSettings } from './config/load-settings.ts';
 import type { Settings } from './config/settings.ts';
 import { createLogger } from './observability/logger.ts';
 import { startProxy, type RunningProxy } from './server/start-proxy.ts';
+import { SLOTGATE_VERSION } from './version.ts';
 
 /** How long close() may take to drain in-flight replies before we exit regardless. */
 const shutdownTimeoutMs = 10_000;
@@ -57,7 +57,7 @@ function settingsOrExit(argv: string[]): Settings | undefined {
       return undefined;
     }
     if (cli.version) {
-      process.stdout.write(`${readVersion()}\n`);
+      process.stdout.write(`${SLOTGATE_VERSION}\n`);
       return undefined;
     }
     return loadSettings(argv, process.env);
@@ -67,11 +67,6 @@ function settingsOrExit(argv: string[]): Settings | undefined {
     process.exitCode = exitConfigError;
     return undefined;
   }
-}
-
-function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 /** SIGINT/SIGTERM drain and stop the proxy; a later second signal exits without waiting. */

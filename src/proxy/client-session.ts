@@ -13,6 +13,10 @@ import { CommandPolicies, Policy } from './command-policy.ts';
 import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
+import { Fanout, type MergeParts } from './split/fanout.ts';
+import { mergeInfo, type ProxyInfo } from './split/merge-info.ts';
+import { scanAcrossMasters } from './split/scan.ts';
+import { splitBySlot } from './split/split-by-slot.ts';
 
 /** What every session shares. */
 export interface ProxyContext {
@@ -25,10 +29,13 @@ export interface ProxyContext {
   maxPendingPerClient: number;
   /** redis_version of the cluster, reported by HELLO. */
   serverVersion: string;
+  /** Facts for INFO's Proxy section. */
+  proxyInfo(): ProxyInfo;
   onSessionClosed(session: ClientSession): void;
 }
 
 const CROSSSLOT = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
+const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -49,6 +56,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   private readonly context: ProxyContext;
   private readonly parser: RequestParser;
   private readonly keys = new KeyIndexes();
+  /** Slot of each key of the request being routed, when it has several. */
+  private slots = new Int32Array(16);
 
   /** Requests in order; replies leave from the head once complete. */
   private head: PendingRequest | null = null;
@@ -104,6 +113,15 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
         return;
       case Policy.anyMaster:
         this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1));
+        return;
+      case Policy.allMasters:
+        this.sendToAllMasters(view.frame, this.context.policies.mergeOf(spec));
+        return;
+      case Policy.scan:
+        scanAcrossMasters(this.enqueue(EMPTY, -1), view, this.router);
+        return;
+      case Policy.info:
+        this.sendToAllMasters(view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()));
         return;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
@@ -181,18 +199,44 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       return;
     }
     const indexes = keys.indexes;
-    const buffer = view.buffer;
-    const starts = view.starts;
-    const ends = view.ends;
-    const slot = keySlot(buffer, starts[indexes[0]], ends[indexes[0]]);
-    for (let i = 1; i < keys.count; i++) {
-      const k = indexes[i];
-      if (keySlot(buffer, starts[k], ends[k]) !== slot) {
-        this.replyLocal(CROSSSLOT);
-        return;
-      }
+    const slot = keySlot(view.buffer, view.starts[indexes[0]], view.ends[indexes[0]]);
+    if (keys.count > 1 && !this.sameSlot(view, keys, slot)) {
+      const rule = this.context.policies.splitRuleOf(spec);
+      if (rule === undefined) this.replyLocal(CROSSSLOT);
+      else splitBySlot(this.enqueue(EMPTY, -1), view, keys, this.slots, rule, this.router);
+      return;
     }
     this.router.dispatch(this.enqueue(view.frame, slot));
+  }
+
+  /**
+   * True when every key hashes to `first`. Otherwise leaves each key's slot in `this.slots`, for
+   * the split that follows.
+   */
+  private sameSlot(view: RequestView, keys: KeyIndexes, first: number): boolean {
+    const count = keys.count;
+    if (this.slots.length < count) this.slots = new Int32Array(Math.max(count, this.slots.length * 2));
+    const slots = this.slots;
+    const indexes = keys.indexes;
+    slots[0] = first;
+    let same = true;
+    for (let i = 1; i < count; i++) {
+      const k = indexes[i];
+      slots[i] = keySlot(view.buffer, view.starts[k], view.ends[k]);
+      if (slots[i] !== first) same = false;
+    }
+    return same;
+  }
+
+  /** Sends `frame` to every master; the merged reply keeps this request's place in line. */
+  private sendToAllMasters(frame: Buffer, merge: MergeParts): void {
+    const masters = this.router.masterPools();
+    if (masters.length === 0) {
+      this.replyLocal(SLOT_NOT_SERVED);
+      return;
+    }
+    const fanout = new Fanout(this.enqueue(EMPTY, -1), masters.length, merge);
+    for (let i = 0; i < masters.length; i++) this.router.dispatchToMaster(fanout.part(i, frame, -1), masters[i]);
   }
 
   private enqueue(frame: Buffer, slot: number): PendingRequest {

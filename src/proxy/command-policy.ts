@@ -1,5 +1,8 @@
 import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
+import type { MergeParts } from './split/fanout.ts';
+import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, sumIntegers } from './split/merge-replies.ts';
+import { SPLIT_RULES, type SplitRule } from './split/split-by-slot.ts';
 
 /** What the proxy does with a command, decided once per command at start-up. */
 export const Policy = {
@@ -11,11 +14,37 @@ export const Policy = {
   anyMaster: 2,
   /** Refused with a reason (see refusalOf). */
   refuse: 3,
+  /** Sent to every master, replies merged (see mergeOf). */
+  allMasters: 4,
+  /** SCAN across all masters with a combined cursor. */
+  scan: 5,
+  /** INFO: every master's, merged with a section of our own. */
+  info: 6,
 } as const;
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
 /** Handled in local-commands.ts. A container name covers the subcommands not listed on their own. */
 const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello'];
+
+/**
+ * Cluster-wide commands: every master must run them (FLUSHALL, SCRIPT LOAD) or hold part of the
+ * answer (DBSIZE, KEYS). Redis marks most of these with request_policy:all_shards/all_nodes tips;
+ * the merge for each is chosen here, explicitly.
+ */
+const ALL_MASTERS = new Map<string, MergeParts>([
+  ['dbsize', sumIntegers],
+  ['keys', concatArrays],
+  ['flushall', allSucceeded],
+  ['flushdb', allSucceeded],
+  ['lastsave', minInteger],
+  ['script|load', allSucceeded],
+  ['script|exists', minOfIntegerArrays],
+  ['script|flush', allSucceeded],
+  ['function|load', allSucceeded],
+  ['function|delete', allSucceeded],
+  ['function|flush', allSucceeded],
+  ['function|restore', allSucceeded],
+]);
 
 /** Keyless commands whose answer does not depend on which master gives it. */
 const ANY_MASTER = [
@@ -26,9 +55,14 @@ const ANY_MASTER = [
   'pubsub|numsub',
   'pubsub|numpat',
   'lolwut',
-  // Until INFO is merged across masters (a proxy section plus the summed keyspace), one master's
-  // INFO: clients such as ioredis read it at connect time only to see that the server is not loading.
-  'info',
+  'time',
+  'randomkey', // one master's random key: random enough, and never a key that doesn't exist
+  'function|list',
+  'function|dump',
+  'function|stats',
+  'memory|doctor',
+  'memory|malloc-stats',
+  'memory|stats',
 ];
 
 const SUBSCRIBE = ['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe'];
@@ -45,7 +79,9 @@ const REFUSED = new Map<string, string>([
   ['discard', `transactions (MULTI/EXEC) ${NOT_YET}`],
   ['watch', `transactions (WATCH) ${NOT_YET}`],
   ['unwatch', `transactions (WATCH) ${NOT_YET}`],
-  ['wait', `WAIT ${NOT_YET}`],
+  ['wait', 'WAIT would block a connection shared with other clients; slotgate does not support it'],
+  ['script|kill', 'it would act on one random node; send it to the node itself'],
+  ['function|kill', 'it would act on one random node; send it to the node itself'],
   ['monitor', `MONITOR ${NOT_YET}`],
   ['sync', 'replication commands are not available through a proxy'],
   ['psync', 'replication commands are not available through a proxy'],
@@ -67,6 +103,8 @@ const REFUSED = new Map<string, string>([
 export class CommandPolicies {
   private readonly kinds: Uint8Array;
   private readonly reasons = new Map<number, string>();
+  private readonly merges = new Map<number, MergeParts>();
+  private readonly splits = new Map<number, SplitRule>();
 
   constructor(table: CommandTable) {
     const specs = table.allSpecs();
@@ -80,6 +118,16 @@ export class CommandPolicies {
     return this.kinds[spec.id] as PolicyKind;
   }
 
+  /** How the replies of an allMasters command are merged. */
+  mergeOf(spec: CommandSpec): MergeParts {
+    return this.merges.get(spec.id) as MergeParts;
+  }
+
+  /** How a multi-key command whose keys span slots is split, or undefined: CROSSSLOT. */
+  splitRuleOf(spec: CommandSpec): SplitRule | undefined {
+    return this.splits.get(spec.id);
+  }
+
   /** Why `spec` is refused, as the text after "ERR ". */
   refusalOf(spec: CommandSpec): string {
     return this.reasons.get(spec.id) ?? `'${spec.name}' ${NOT_YET}`;
@@ -87,6 +135,15 @@ export class CommandPolicies {
 
   private decide(spec: CommandSpec): PolicyKind {
     const container = spec.parent?.name ?? spec.name;
+    const split = SPLIT_RULES.get(spec.name);
+    if (split !== undefined) this.splits.set(spec.id, split);
+    if (spec.name === 'scan') return Policy.scan;
+    if (spec.name === 'info') return Policy.info;
+    const merge = ALL_MASTERS.get(spec.name);
+    if (merge !== undefined) {
+      this.merges.set(spec.id, merge);
+      return Policy.allMasters;
+    }
     if (LOCAL.includes(spec.name) || LOCAL.includes(container)) return Policy.local;
     if (ANY_MASTER.includes(spec.name) || ANY_MASTER.includes(container)) return Policy.anyMaster;
     const refusal = REFUSED.get(spec.name) ?? REFUSED.get(container);

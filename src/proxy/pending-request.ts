@@ -1,6 +1,6 @@
 import { encodeError } from '../resp/encode.ts';
-import type { ReplyTarget } from '../upstream/reply-target.ts';
 import type { ClientSession } from './client-session.ts';
+import type { RoutedRequest } from './routed-request.ts';
 
 /**
  * One client request on its way through slotgate: its place in the client's reply order, the bytes
@@ -8,8 +8,9 @@ import type { ClientSession } from './client-session.ts';
  * order and writes replies out from the front as soon as they are complete, so a slow node delays
  * only the replies behind its own.
  */
-export class PendingRequest implements ReplyTarget {
+export class PendingRequest implements RoutedRequest {
   readonly session: ClientSession;
+  readonly clientId: number;
   /** The request as sent to the backend (the client's own bytes, or re-encoded inline). */
   readonly frame: Buffer;
   /** Hash slot of its keys, or -1 when it has none. */
@@ -21,6 +22,7 @@ export class PendingRequest implements ReplyTarget {
 
   constructor(session: ClientSession, frame: Buffer, slot: number) {
     this.session = session;
+    this.clientId = session.id;
     this.frame = frame;
     this.slot = slot;
   }

@@ -6,7 +6,7 @@ import type { SlotMap } from '../cluster/slot-map.ts';
 import { encodeCommand, encodeError } from '../resp/encode.ts';
 import { NodePool } from '../upstream/node-pool.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
-import type { PendingRequest } from './pending-request.ts';
+import type { RoutedRequest } from './routed-request.ts';
 
 export interface RouterOptions {
   connectionsPerNode: number;
@@ -49,7 +49,9 @@ export class Router {
     }
     const changed = bySlot.some((pool, slot) => pool !== this.poolBySlot[slot]);
     this.poolBySlot = bySlot;
-    this.masters = map.masters.map((address) => this.poolFor(address));
+    // Sorted, so SCAN cursors (which name a master by its position) survive a refresh that only
+    // reorders the same masters.
+    this.masters = [...map.masters].sort().map((address) => this.poolFor(address));
     if (changed) this.options.logger.info({ masters: map.masters }, 'slot map updated');
   }
 
@@ -58,32 +60,42 @@ export class Router {
     return this.masters.map((pool) => pool.address);
   }
 
-  dispatch(request: PendingRequest): void {
+  dispatch(request: RoutedRequest): void {
     const pool = this.poolBySlot[request.slot];
     if (pool === null) {
       this.options.requestRefresh();
       request.complete(SLOT_NOT_SERVED);
       return;
     }
-    pool.connectionFor(request.session.id).send(request.frame, request);
+    pool.connectionFor(request.clientId).send(request.frame, request);
   }
 
   /** For keyless commands any master can answer (COMMAND, CONFIG GET …): spread over masters. */
-  dispatchToAnyMaster(request: PendingRequest): void {
+  dispatchToAnyMaster(request: RoutedRequest): void {
     const masters = this.masters;
     if (masters.length === 0) {
       request.complete(SLOT_NOT_SERVED);
       return;
     }
     this.nextMaster = (this.nextMaster + 1) % masters.length;
-    masters[this.nextMaster].connectionFor(request.session.id).send(request.frame, request);
+    masters[this.nextMaster].connectionFor(request.clientId).send(request.frame, request);
+  }
+
+  /** Sends to one given master (cluster-wide commands go to each in turn). */
+  dispatchToMaster(request: RoutedRequest, master: NodePool): void {
+    master.connectionFor(request.clientId).send(request.frame, request);
+  }
+
+  /** The masters as of the last map, in a stable order (by address), for cluster-wide commands and SCAN. */
+  masterPools(): readonly NodePool[] {
+    return this.masters;
   }
 
   /**
    * Handles an error reply if it is a redirect slotgate should follow. Returns false to pass the
    * reply to the client unchanged (not a redirect, or too many of them).
    */
-  followRedirect(request: PendingRequest, reply: Buffer, from: string): boolean {
+  followRedirect(request: RoutedRequest, reply: Buffer, from: string): boolean {
     const redirect = parseRedirect(reply, splitAddress(from).host);
     if (redirect === null) {
       if (startsWithClusterDown(reply)) this.options.requestRefresh();
@@ -92,7 +104,7 @@ export class Router {
     if (request.redirects >= this.options.maxRedirects) return false;
     request.redirects++;
     const pool = this.poolFor(redirect.address);
-    const connection = pool.connectionFor(request.session.id);
+    const connection = pool.connectionFor(request.clientId);
     if (redirect.ask) {
       // ASK is for this one request, during a migration: the map stays as it is.
       this.stats.ask++;

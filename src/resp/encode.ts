@@ -40,3 +40,57 @@ const CRLF_BYTES = Buffer.from(CRLF);
 export const NULL_BULK = Buffer.from(`$-1${CRLF}`);
 export const OK_REPLY = Buffer.from(`+OK${CRLF}`);
 export const PONG_REPLY = Buffer.from(`+PONG${CRLF}`);
+
+/**
+ * Encodes a command made of `name` followed by the request arguments at `indexes` (a run of
+ * `count` entries from `from`), each argument `span` wide: a split MGET part takes one argument per
+ * key, an MSET part two (key and value). Copies the bytes once into a buffer sized up front.
+ */
+export function encodeSubCommand(
+  name: Buffer,
+  view: { buffer: Buffer; starts: Int32Array; ends: Int32Array },
+  indexes: ArrayLike<number>,
+  from: number,
+  count: number,
+  span: number,
+): Buffer {
+  const argc = 1 + count * span;
+  let size = headerLength(42, argc) + headerLength(36, name.length) + name.length + 2;
+  for (let i = from; i < from + count; i++) {
+    for (let j = 0; j < span; j++) {
+      const length = view.ends[indexes[i] + j] - view.starts[indexes[i] + j];
+      size += headerLength(36, length) + length + 2;
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let pos = writeHeader(out, 0, 42, argc);
+  pos = writeHeader(out, pos, 36, name.length);
+  pos += name.copy(out, pos);
+  pos = writeCrlf(out, pos);
+  for (let i = from; i < from + count; i++) {
+    for (let j = 0; j < span; j++) {
+      const start = view.starts[indexes[i] + j];
+      const end = view.ends[indexes[i] + j];
+      pos = writeHeader(out, pos, 36, end - start);
+      pos += view.buffer.copy(out, pos, start, end);
+      pos = writeCrlf(out, pos);
+    }
+  }
+  return out;
+}
+
+function headerLength(_type: number, n: number): number {
+  return 1 + String(n).length + 2;
+}
+
+function writeHeader(out: Buffer, pos: number, type: number, n: number): number {
+  out[pos++] = type;
+  pos += out.write(String(n), pos, 'latin1');
+  return writeCrlf(out, pos);
+}
+
+function writeCrlf(out: Buffer, pos: number): number {
+  out[pos] = 13;
+  out[pos + 1] = 10;
+  return pos + 2;
+}

@@ -7,6 +7,7 @@ import { TopologyRefresher } from '../cluster/topology-refresher.ts';
 import { ClientSession, type ProxyContext } from '../proxy/client-session.ts';
 import { CommandPolicies } from '../proxy/command-policy.ts';
 import { Router } from '../proxy/router.ts';
+import { SLOTGATE_VERSION } from '../version.ts';
 
 /** A listening proxy. `close()` stops accepting, lets in-flight replies drain, then closes every socket. */
 export interface RunningProxy {
@@ -60,6 +61,13 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
     serverVersion,
+    proxyInfo: () => ({
+      version: SLOTGATE_VERSION,
+      masters: router.masterPools().length,
+      clients: sessions.size,
+      redirectsMoved: router.stats.moved,
+      redirectsAsk: router.stats.ask,
+    }),
     onSessionClosed(session) {
       sessions.delete(session);
       if (sessions.size === 0) drained?.();

@@ -1,0 +1,75 @@
+import { encodeError } from '../../resp/encode.ts';
+import type { PendingRequest } from '../pending-request.ts';
+import type { RoutedRequest } from '../routed-request.ts';
+
+/** Builds the client's one reply from the replies of the parts, in part order. */
+export type MergeParts = (parts: Buffer[], fanout: Fanout) => Buffer;
+
+/**
+ * A client request carried out as several backend requests (one per slot for a split MGET, one per
+ * master for DBSIZE). Parts may finish in any order; when the last one does, `merge` makes the
+ * reply and the client's request completes, keeping its place in the client's reply order.
+ */
+export class Fanout {
+  readonly target: PendingRequest;
+  readonly merge: MergeParts;
+  readonly parts: Buffer[];
+  /** The frame sent for each part: merges that must name what failed read the keys back from it. */
+  readonly frames: Buffer[];
+  /**
+   * For merges that put elements back in request order (MGET): `order[i]` is the position in the
+   * client's request of the i-th key sent, parts taking consecutive runs of it.
+   */
+  order: Int32Array | null = null;
+  private remaining: number;
+
+  constructor(target: PendingRequest, partCount: number, merge: MergeParts) {
+    this.target = target;
+    this.merge = merge;
+    this.parts = new Array<Buffer>(partCount);
+    this.frames = new Array<Buffer>(partCount);
+    this.remaining = partCount;
+  }
+
+  /** Creates part `index`; the caller dispatches it. */
+  part(index: number, frame: Buffer, slot: number): PartRequest {
+    this.frames[index] = frame;
+    return new PartRequest(this, index, frame, slot);
+  }
+
+  onPart(index: number, reply: Buffer): void {
+    this.parts[index] = reply;
+    if (--this.remaining === 0) this.target.complete(this.merge(this.parts, this));
+  }
+}
+
+/** One backend request of a fan-out. */
+export class PartRequest implements RoutedRequest {
+  readonly frame: Buffer;
+  readonly slot: number;
+  readonly clientId: number;
+  redirects = 0;
+  private readonly fanout: Fanout;
+  private readonly index: number;
+
+  constructor(fanout: Fanout, index: number, frame: Buffer, slot: number) {
+    this.fanout = fanout;
+    this.index = index;
+    this.frame = frame;
+    this.slot = slot;
+    this.clientId = fanout.target.clientId;
+  }
+
+  onReply(reply: Buffer, from: string): void {
+    if (reply[0] === 45 /* - */ && this.fanout.target.session.router.followRedirect(this, reply, from)) return;
+    this.fanout.onPart(this.index, reply);
+  }
+
+  onFailure(message: string): void {
+    this.fanout.onPart(this.index, encodeError(message));
+  }
+
+  complete(reply: Buffer): void {
+    this.fanout.onPart(this.index, reply);
+  }
+}

@@ -1,0 +1,53 @@
+import { encodeBulk } from '../../resp/encode.ts';
+import { isError, readString } from '../../resp/reply-reader.ts';
+
+/** Facts about slotgate itself for the "# Proxy" section of INFO. */
+export interface ProxyInfo {
+  version: string;
+  masters: number;
+  clients: number;
+  redirectsMoved: number;
+  redirectsAsk: number;
+}
+
+/**
+ * INFO through the proxy: the first master's text for the per-server sections (they describe one
+ * Redis, and the masters run the same version), the Keyspace summed over all masters, and a Proxy
+ * section. cluster_enabled reads 0: to the client, slotgate is one standalone server, and some
+ * clients switch to cluster mode when they see 1.
+ */
+export function mergeInfo(parts: Buffer[], proxy: ProxyInfo): Buffer {
+  for (const part of parts) if (isError(part)) return part;
+  const texts = parts.map((part) => readString(part) ?? '');
+  const keyspace = new Map<string, { keys: number; expires: number; avgTtl: number }>();
+  for (const text of texts) {
+    for (const match of text.matchAll(/^(db\d+):keys=(\d+),expires=(\d+),avg_ttl=(\d+)/gm)) {
+      const entry = keyspace.get(match[1]) ?? { keys: 0, expires: 0, avgTtl: 0 };
+      entry.keys += Number(match[2]);
+      entry.expires += Number(match[3]);
+      entry.avgTtl = Math.max(entry.avgTtl, Number(match[4]));
+      keyspace.set(match[1], entry);
+    }
+  }
+  const sections = (texts[0] ?? '').split(/\r\n(?=# )/);
+  const out: string[] = [];
+  for (const section of sections) {
+    if (section.startsWith('# Keyspace')) {
+      out.push(['# Keyspace', ...[...keyspace].map(([db, e]) => `${db}:keys=${e.keys},expires=${e.expires},avg_ttl=${e.avgTtl}`)].join('\r\n') + '\r\n');
+    } else {
+      out.push(section.replace(/^cluster_enabled:1/m, 'cluster_enabled:0'));
+    }
+  }
+  const proxySection = [
+    '# Proxy',
+    'proxy:slotgate',
+    `proxy_version:${proxy.version}`,
+    `cluster_masters:${proxy.masters}`,
+    `connected_clients:${proxy.clients}`,
+    `redirects_moved:${proxy.redirectsMoved}`,
+    `redirects_ask:${proxy.redirectsAsk}`,
+  ].join('\r\n');
+  // Sections are separated by a blank line; the Proxy section goes first, so it is found at once.
+  const body = [proxySection + '\r\n', ...out.map((section) => section.replace(/(\r\n)*$/, '\r\n'))].join('\r\n');
+  return encodeBulk(body);
+}

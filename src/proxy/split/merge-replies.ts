@@ -1,0 +1,129 @@
+import { encodeError, encodeInteger, OK_REPLY } from '../../resp/encode.ts';
+import { arrayElements, isError, readArrayHeader, readInteger } from '../../resp/reply-reader.ts';
+import type { Fanout } from './fanout.ts';
+
+/**
+ * How the replies of a fan-out's parts become the client's one reply. Pure functions of the parts'
+ * bytes (plus the fan-out's bookkeeping), unit-tested on their own.
+ *
+ * Rule shared by all: when a part failed, the client gets that error (the first one, by part order)
+ * rather than a merged answer that silently leaves out a node.
+ */
+
+function firstError(parts: Buffer[]): Buffer | null {
+  for (const part of parts) if (isError(part)) return part;
+  return null;
+}
+
+/** DEL, UNLINK, EXISTS, TOUCH, DBSIZE: the sum of the parts' integers. */
+export function sumIntegers(parts: Buffer[]): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  let sum = 0;
+  for (const part of parts) {
+    const value = readInteger(part);
+    if (value === null) return unexpected(part);
+    sum += value;
+  }
+  return encodeInteger(sum);
+}
+
+/** FLUSHALL, SCRIPT FLUSH, SCRIPT LOAD, FUNCTION LOAD …: every part must succeed; the reply is the first part's. */
+export function allSucceeded(parts: Buffer[]): Buffer {
+  return firstError(parts) ?? parts[0];
+}
+
+/** KEYS: one array made of every part's elements, copied as bytes, never decoded. */
+export function concatArrays(parts: Buffer[]): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  let count = 0;
+  const bodies: Buffer[] = [];
+  for (const part of parts) {
+    const header = readArrayHeader(part);
+    if (header === null) return unexpected(part);
+    if (header.count <= 0) continue;
+    count += header.count;
+    bodies.push(part.subarray(header.offset));
+  }
+  return Buffer.concat([Buffer.from(`*${count}\r\n`), ...bodies]);
+}
+
+/** SCRIPT EXISTS: a script exists only where every master has it, so element-wise the smallest. */
+export function minOfIntegerArrays(parts: Buffer[]): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  let result: number[] | null = null;
+  for (const part of parts) {
+    const elements = arrayElements(part);
+    if (elements === null) return unexpected(part);
+    const values = elements.map((element) => readInteger(element) ?? 0);
+    result = result === null ? values : result.map((value, i) => Math.min(value, values[i] ?? 0));
+  }
+  return Buffer.concat([Buffer.from(`*${result?.length ?? 0}\r\n`), ...(result ?? []).map(encodeInteger)]);
+}
+
+/** LASTSAVE: the oldest save of any master, which is the time by which everything was saved. */
+export function minInteger(parts: Buffer[]): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  let min = Infinity;
+  for (const part of parts) {
+    const value = readInteger(part);
+    if (value === null) return unexpected(part);
+    min = Math.min(min, value);
+  }
+  return encodeInteger(min);
+}
+
+/**
+ * MGET: each part holds the values of its keys in the order sent; `fanout.order` says where each
+ * of those belongs in the client's request. The elements are the nodes' own bytes.
+ */
+export function reorderArrays(parts: Buffer[], fanout: Fanout): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  const order = fanout.order as Int32Array;
+  const placed = new Array<Buffer>(order.length);
+  let sent = 0;
+  for (const part of parts) {
+    const elements = arrayElements(part);
+    if (elements === null) return unexpected(part);
+    for (const element of elements) placed[order[sent++]] = element;
+  }
+  if (sent !== order.length) return encodeError('ERR slotgate: a node answered MGET with the wrong number of values');
+  return Buffer.concat([Buffer.from(`*${order.length}\r\n`), ...placed]);
+}
+
+/**
+ * MSET: OK once every part is. Otherwise some keys were written and some were not (a cluster can't
+ * make one MSET over many slots atomic): the error names the keys that were not.
+ */
+export function msetResult(parts: Buffer[], fanout: Fanout): Buffer {
+  const failed: string[] = [];
+  let reason = '';
+  parts.forEach((part, i) => {
+    if (!isError(part)) return;
+    reason ||= part.toString('latin1', 1, part.length - 2);
+    failed.push(...keysOfMsetFrame(fanout.frames[i]));
+  });
+  if (failed.length === 0) return OK_REPLY;
+  const shown = failed.slice(0, 10).join(' ') + (failed.length > 10 ? ` and ${failed.length - 10} more` : '');
+  return encodeError(`ERR slotgate: MSET was only partly applied; keys not written: ${shown} (${reason})`);
+}
+
+/** The keys of an MSET part frame: arguments 1, 3, 5 … */
+function keysOfMsetFrame(frame: Buffer): string[] {
+  const elements = arrayElements(frame) ?? [];
+  const keys: string[] = [];
+  for (let i = 1; i < elements.length; i += 2) {
+    const element = elements[i];
+    const start = element.indexOf(10) + 1;
+    keys.push(element.toString('utf8', start, element.length - 2));
+  }
+  return keys;
+}
+
+function unexpected(part: Buffer): Buffer {
+  return encodeError(`ERR slotgate: unexpected reply from a node while merging: ${part.toString('latin1', 0, Math.min(part.length, 40)).replace(/\r\n/g, ' ')}`);
+}
