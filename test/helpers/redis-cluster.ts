@@ -111,7 +111,13 @@ const liveDirs = new Set<string>();
 
 function killEverything(): void {
   for (const child of liveProcesses) child.kill('SIGKILL');
-  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of liveDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // a dying node may still be writing into it; nothing more an exit hook can do
+    }
+  }
 }
 
 process.on('exit', killEverything);
@@ -366,6 +372,15 @@ async function launchCluster(options: Required<RedisClusterOptions>, root: strin
       throw new Error(`redis-cli --cluster create failed: ${(error as Error).message}\n${stdout}${stderr}\n${logTails(nodes)}`);
     }
     await waitForCluster(nodes, replicasPerMaster, deadline);
+
+    // redis-cli picks the masters itself; list them first so nodes[0] is always a master.
+    const roles = new Map<number, string>();
+    for (const node of nodes) {
+      const [replication] = (await query(node.port, [['INFO', 'replication']])) as [string];
+      roles.set(node.port, field(replication, 'role') ?? '');
+    }
+    const isReplica = (node: ClusterNode): number => Number(roles.get(node.port) !== 'master');
+    nodes.sort((a, b) => isReplica(a) - isReplica(b) || a.port - b.port);
   } catch (error) {
     await stopAll(
       nodes.map((node) => node.process),
@@ -374,13 +389,6 @@ async function launchCluster(options: Required<RedisClusterOptions>, root: strin
     throw error;
   }
 
-  // redis-cli picks the masters itself; list them first so nodes[0] is always a master.
-  const roles = new Map<number, string>();
-  for (const node of nodes) {
-    const [replication] = (await query(node.port, [['INFO', 'replication']])) as [string];
-    roles.set(node.port, field(replication, 'role') ?? '');
-  }
-  nodes.sort((a, b) => Number(roles.get(a.port) !== 'master') - Number(roles.get(b.port) !== 'master') || a.port - b.port);
 
   let stopping: Promise<void> | undefined;
   const findNode = (port: number): ClusterNode => {
