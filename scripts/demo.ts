@@ -148,7 +148,7 @@ slotgate is listening on 127.0.0.1:${proxy.port}, in front of a Redis Cluster on
   replicas  ${list(replicas)}
 
 Use it like a single Redis:
-  redis-cli -p ${proxy.port}                          (try SET hello world, GET hello, INCR visits)
+  redis-cli -p ${proxy.port}                          (try SET hello world, GET hello, MSET a 1 b 2 c 3, MGET a b c)
   redis-benchmark -p ${proxy.port} -t set,get -q
 Compare with the cluster itself:
   redis-cli -c -p ${masters[0].port}
