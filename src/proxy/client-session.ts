@@ -31,6 +31,8 @@ export interface ProxyContext {
   serverVersion: string;
   /** Facts for INFO's Proxy section. */
   proxyInfo(): ProxyInfo;
+  /** Every open session, for CLIENT LIST. */
+  sessions: ReadonlySet<ClientSession>;
   onSessionClosed(session: ClientSession): void;
 }
 
@@ -51,6 +53,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   readonly router: Router;
   name: Buffer | null = null;
   flushQueued = false;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly connectedAt = Date.now();
+  lastActiveAt = this.connectedAt;
+  lastCommand = 'NULL';
 
   private readonly socket: Socket;
   private readonly context: ProxyContext;
@@ -65,6 +72,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   private pending = 0;
   private out: Buffer[] = [];
   private outBytes = 0;
+
+  /** CLIENT REPLY OFF in force, SKIP pending, and whether the request being handled is silenced. */
+  private repliesOff = false;
+  private skipNext = false;
+  private silent = false;
 
   private closing = false;
   private closed = false;
@@ -81,8 +93,20 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.context = context;
     this.router = context.router;
     this.parser = new RequestParser(this, context);
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.parser.feed(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.lastActiveAt = Date.now();
+      try {
+        this.parser.feed(chunk);
+      } catch (error) {
+        // A bug of ours must cost this one client its connection, never the whole proxy.
+        this.context.logger.error({ err: error, client: this.remoteAddress }, 'internal error handling a request');
+        this.replyLocal(encodeError('ERR slotgate: internal error; closing the connection'));
+        this.closeAfterReplies();
+      }
+    });
     socket.on('drain', () => {
       this.waitingForDrain = false;
       this.resumeIfRoom();
@@ -94,11 +118,14 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
 
   onRequest(view: RequestView): void {
     if (this.closing) return;
+    this.silent = this.repliesOff || this.skipNext;
+    this.skipNext = false;
     const spec = this.context.table.lookup(view);
     if (spec === undefined) {
       this.replyLocal(unknownCommand(view));
       return;
     }
+    this.lastCommand = spec.name;
     const arity = spec.arity;
     if ((arity > 0 && view.argc !== arity) || view.argc < -arity) {
       this.replyLocal(wrongArity(spec.name));
@@ -134,6 +161,17 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.closeAfterReplies();
   }
 
+  setReplyMode(mode: 'on' | 'off' | 'skip'): void {
+    this.repliesOff = mode === 'off';
+    this.skipNext = mode === 'skip';
+    // OFF and SKIP are not answered themselves; ON is.
+    this.silent = mode !== 'on';
+  }
+
+  allSessions(): Iterable<ClientSession> {
+    return this.context.sessions;
+  }
+
   closeAfterReplies(): void {
     this.closing = true;
     this.pauseReading();
@@ -145,8 +183,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     if (this.closed || request !== this.head) return;
     let head: PendingRequest | null = request;
     while (head !== null && head.reply !== null) {
-      this.out.push(head.reply);
-      this.outBytes += head.reply.length;
+      if (!head.silent) {
+        this.out.push(head.reply);
+        this.outBytes += head.reply.length;
+      }
       this.pending--;
       head = head.next;
     }
@@ -203,6 +243,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     if (keys.count > 1 && !this.sameSlot(view, keys, slot)) {
       const rule = this.context.policies.splitRuleOf(spec);
       if (rule === undefined) this.replyLocal(CROSSSLOT);
+      // MSET's arity (-3) lets "MSET k1 v1 k2" through; a node would refuse it, so must we before
+      // splitting reads a value that is not there.
+      else if (indexes[keys.count - 1] + rule.span > view.argc) this.replyLocal(wrongArity(spec.name));
       else splitBySlot(this.enqueue(EMPTY, -1), view, keys, this.slots, rule, this.router);
       return;
     }
@@ -241,6 +284,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
 
   private enqueue(frame: Buffer, slot: number): PendingRequest {
     const request = new PendingRequest(this, frame, slot);
+    if (this.silent) request.silent = true;
     if (this.tail === null) this.head = request;
     else this.tail.next = request;
     this.tail = request;
@@ -252,6 +296,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   /** A reply slotgate made itself: straight out when nothing is ahead of it, else in line. */
   private replyLocal(reply: Buffer): void {
     if (this.head === null) {
+      if (this.silent) return;
       this.out.push(reply);
       this.outBytes += reply.length;
       scheduleFlush(this);

@@ -1,7 +1,7 @@
 import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
 import type { MergeParts } from './split/fanout.ts';
-import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, sumIntegers } from './split/merge-replies.ts';
+import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, randomNonNull, sumIntegers } from './split/merge-replies.ts';
 import { SPLIT_RULES, type SplitRule } from './split/split-by-slot.ts';
 
 /** What the proxy does with a command, decided once per command at start-up. */
@@ -37,6 +37,7 @@ const ALL_MASTERS = new Map<string, MergeParts>([
   ['flushall', allSucceeded],
   ['flushdb', allSucceeded],
   ['lastsave', minInteger],
+  ['randomkey', randomNonNull],
   ['script|load', allSucceeded],
   ['script|exists', minOfIntegerArrays],
   ['script|flush', allSucceeded],
@@ -56,7 +57,6 @@ const ANY_MASTER = [
   'pubsub|numpat',
   'lolwut',
   'time',
-  'randomkey', // one master's random key: random enough, and never a key that doesn't exist
   'function|list',
   'function|dump',
   'function|stats',

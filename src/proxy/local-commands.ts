@@ -1,6 +1,9 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
 import { encodeArray, encodeBulk, encodeError, encodeInteger, NULL_BULK, OK_REPLY, PONG_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
+import { clientCommand, setClientName, wrongArity } from './client-command.ts';
+
+export { wrongArity };
 
 /** What a local command may ask of the client session it runs in. */
 export interface LocalSession {
@@ -8,8 +11,20 @@ export interface LocalSession {
   name: Buffer | null;
   /** The Redis version the cluster runs, which slotgate reports as its own so clients enable what it has. */
   readonly serverVersion: string;
+  /** "ip:port" of the client, and of our end of its connection. */
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  /** Date.now() at connect, and at its latest read. */
+  readonly connectedAt: number;
+  readonly lastActiveAt: number;
+  /** Name of the command it sent last ('client|list'). */
+  readonly lastCommand: string;
   /** Send the replies owed so far, then close the connection. */
   closeAfterReplies(): void;
+  /** CLIENT REPLY: 'off' drops every reply until 'on'; 'skip' drops the next command's. */
+  setReplyMode(mode: 'on' | 'off' | 'skip'): void;
+  /** Every client connected to this slotgate process, for CLIENT LIST. */
+  allSessions(): Iterable<LocalSession>;
 }
 
 /**
@@ -29,7 +44,7 @@ export function answerLocally(spec: CommandSpec, view: RequestView, session: Loc
     case 'select':
       return select(view);
     case 'client':
-      return client(view, session);
+      return clientCommand(view, session);
     case 'hello':
       return hello(view, session);
     default:
@@ -42,31 +57,6 @@ function select(view: RequestView): Buffer {
   if (!/^-?\d+$/.test(text)) return encodeError('ERR value is not an integer or out of range');
   // A cluster has only database 0; Redis Cluster nodes give this same answer for any other.
   return Number(text) === 0 ? OK_REPLY : encodeError('ERR SELECT is not allowed in cluster mode');
-}
-
-function client(view: RequestView, session: LocalSession): Buffer {
-  const sub = view.argString(1).toLowerCase();
-  switch (sub) {
-    case 'setname': {
-      if (view.argc !== 3) return wrongArity('client|setname');
-      const name = view.arg(2);
-      for (const byte of name) {
-        if (byte < 33 || byte > 126) return encodeError('ERR Client names cannot contain spaces, newlines or special characters.');
-      }
-      session.name = name.length === 0 ? null : Buffer.from(name);
-      return OK_REPLY;
-    }
-    case 'getname':
-      return session.name === null ? NULL_BULK : encodeBulk(session.name);
-    case 'id':
-      return encodeInteger(session.id);
-    case 'setinfo':
-      // Client libraries announce their name and version; nothing for a proxy to do with it yet.
-      return view.argc === 4 ? OK_REPLY : wrongArity('client|setinfo');
-    default:
-      if (KNOWN_CLIENT_SUBCOMMANDS.includes(sub)) return encodeError(`ERR slotgate: CLIENT ${sub.toUpperCase()} is not supported yet`);
-      return encodeError(`ERR unknown subcommand '${view.argString(1).slice(0, 128)}'. Try CLIENT HELP.`);
-  }
 }
 
 /**
@@ -92,7 +82,10 @@ function hello(view: RequestView, session: LocalSession): Buffer {
       return encodeError(`ERR Syntax error in HELLO option '${view.argString(i).slice(0, 128)}'`);
     }
   }
-  if (name !== undefined) session.name = name.length === 0 ? null : Buffer.from(name);
+  if (name !== undefined) {
+    const refused = setClientName(session, name);
+    if (refused !== null) return refused;
+  }
   return encodeArray([
     encodeBulk('server'), encodeBulk('redis'),
     encodeBulk('version'), encodeBulk(session.serverVersion),
@@ -103,13 +96,4 @@ function hello(view: RequestView, session: LocalSession): Buffer {
     encodeBulk('role'), encodeBulk('master'),
     encodeBulk('modules'), encodeArray([]),
   ]);
-}
-
-const KNOWN_CLIENT_SUBCOMMANDS = [
-  'caching', 'getredir', 'help', 'info', 'kill', 'list', 'no-evict', 'no-touch', 'pause', 'reply', 'tracking', 'trackinginfo', 'unblock', 'unpause',
-];
-
-/** Redis's wording for a wrong argument count. */
-export function wrongArity(name: string): Buffer {
-  return encodeError(`ERR wrong number of arguments for '${name}' command`);
 }

@@ -18,6 +18,8 @@ export class PendingRequest implements RoutedRequest {
   /** MOVED/ASK redirects followed so far. */
   redirects = 0;
   reply: Buffer | null = null;
+  /** Under CLIENT REPLY OFF/SKIP: carried out, but its reply is not sent. */
+  silent = false;
   next: PendingRequest | null = null;
 
   constructor(session: ClientSession, frame: Buffer, slot: number) {

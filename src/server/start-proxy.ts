@@ -61,6 +61,7 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
     serverVersion,
+    sessions,
     proxyInfo: () => ({
       version: SLOTGATE_VERSION,
       masters: router.masterPools().length,

@@ -109,7 +109,15 @@ export class BackendConnection implements Flushable {
       this.flush();
     });
     socket.on('timeout', () => socket.destroy(new Error('connect timed out')));
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (error) {
+        // A throw while delivering replies leaves the FIFO out of step with the stream: drop the
+        // connection (its requests fail cleanly) rather than the process.
+        this.abort(`internal error: ${(error as Error).message}`);
+      }
+    });
     socket.on('error', (error: Error) => {
       this.lastError = error.message;
     });

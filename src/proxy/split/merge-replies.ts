@@ -77,6 +77,17 @@ export function minInteger(parts: Buffer[]): Buffer {
 }
 
 /**
+ * RANDOMKEY: a random key from one of the masters that have any; nil only when all are empty, as
+ * a single Redis would answer.
+ */
+export function randomNonNull(parts: Buffer[]): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  const found = parts.filter((part) => !(part[0] === 36 && part[1] === 45) /* not $-1 */);
+  return found.length === 0 ? parts[0] : found[Math.floor(Math.random() * found.length)];
+}
+
+/**
  * MGET: each part holds the values of its keys in the order sent; `fanout.order` says where each
  * of those belongs in the client's request. The elements are the nodes' own bytes.
  */
