@@ -48,6 +48,12 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'integer', min: 1, max: anyCount },
     description: 'Pipelined connections kept open to each master.',
   },
+  retryBudgetMs: {
+    flag: 'retry-budget-ms',
+    valueName: 'ms',
+    rule: { type: 'integer', min: 0, max: maxTimerMs },
+    description: 'How long a request may wait for a node during a failover or migration before it fails, in ms.',
+  },
   maxRedirects: {
     flag: 'max-redirects',
     valueName: 'n',

@@ -21,6 +21,12 @@ export interface Settings {
   maxPendingPerClient: number;
   /** How long to wait for a backend TCP connection, in milliseconds. */
   connectTimeoutMs: number;
+  /**
+   * How long a request may wait, in milliseconds, for a node to serve it while its master fails
+   * over or its slot migrates, before the client gets an error. A little above Redis's default
+   * cluster-node-timeout (15 s) plus an election.
+   */
+  retryBudgetMs: number;
   /** Seconds between routine topology refreshes (0 turns them off; MOVED still triggers one). */
   topologyRefreshIntervalSeconds: number;
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
@@ -37,6 +43,7 @@ export const defaultSettings: Settings = {
   maxMultibulkLength: 1024 * 1024,
   maxPendingPerClient: 4096,
   connectTimeoutMs: 2000,
+  retryBudgetMs: 18000,
   topologyRefreshIntervalSeconds: 10,
   logLevel: 'info',
 };

@@ -139,16 +139,16 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
         this.replyLocal(answerLocally(spec, view, this));
         return;
       case Policy.anyMaster:
-        this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1));
+        this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
         return;
       case Policy.allMasters:
-        this.sendToAllMasters(view.frame, this.context.policies.mergeOf(spec));
+        this.sendToAllMasters(view.frame, this.context.policies.mergeOf(spec), isReadOnly(spec));
         return;
       case Policy.scan:
-        scanAcrossMasters(this.enqueue(EMPTY, -1), view, this.router);
+        scanAcrossMasters(this.enqueue(EMPTY, -1, true), view, this.router);
         return;
       case Policy.info:
-        this.sendToAllMasters(view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()));
+        this.sendToAllMasters(view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true);
         return;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
@@ -231,7 +231,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       }
       // A command that takes a variable number of keys was given none (EVAL "..." 0): any master
       // runs it the same.
-      this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1));
+      this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
       return;
     }
     if ((spec.flags & CommandFlags.blocking) !== 0 && hasBlockArgument(view)) {
@@ -246,10 +246,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       // MSET's arity (-3) lets "MSET k1 v1 k2" through; a node would refuse it, so must we before
       // splitting reads a value that is not there.
       else if (indexes[keys.count - 1] + rule.span > view.argc) this.replyLocal(wrongArity(spec.name));
-      else splitBySlot(this.enqueue(EMPTY, -1), view, keys, this.slots, rule, this.router);
+      else splitBySlot(this.enqueue(EMPTY, -1, isReadOnly(spec)), view, keys, this.slots, rule, this.router);
       return;
     }
-    this.router.dispatch(this.enqueue(view.frame, slot));
+    this.router.dispatch(this.enqueue(view.frame, slot, isReadOnly(spec)));
   }
 
   /**
@@ -271,19 +271,22 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     return same;
   }
 
-  /** Sends `frame` to every master; the merged reply keeps this request's place in line. */
-  private sendToAllMasters(frame: Buffer, merge: MergeParts): void {
-    const masters = this.router.masterPools();
-    if (masters.length === 0) {
+  /**
+   * Sends `frame` to every master, each part routed by a slot that master owns, so a part whose
+   * master fails over follows it to the new one. The merged reply keeps this request's place in line.
+   */
+  private sendToAllMasters(frame: Buffer, merge: MergeParts, readOnly: boolean): void {
+    const count = this.router.masterCount();
+    if (count === 0) {
       this.replyLocal(SLOT_NOT_SERVED);
       return;
     }
-    const fanout = new Fanout(this.enqueue(EMPTY, -1), masters.length, merge);
-    for (let i = 0; i < masters.length; i++) this.router.dispatchToMaster(fanout.part(i, frame, -1), masters[i]);
+    const fanout = new Fanout(this.enqueue(EMPTY, -1, readOnly), count, merge);
+    for (let i = 0; i < count; i++) this.router.dispatch(fanout.part(i, frame, this.router.slotOfMaster(i)));
   }
 
-  private enqueue(frame: Buffer, slot: number): PendingRequest {
-    const request = new PendingRequest(this, frame, slot);
+  private enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {
+    const request = new PendingRequest(this, frame, slot, readOnly);
     if (this.silent) request.silent = true;
     if (this.tail === null) this.head = request;
     else this.tail.next = request;
@@ -302,7 +305,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       scheduleFlush(this);
       return;
     }
-    this.enqueue(EMPTY, -1).reply = reply;
+    this.enqueue(EMPTY, -1, true).reply = reply;
   }
 
   private pauseReading(): void {
@@ -326,6 +329,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.out = [];
     this.context.onSessionClosed(this);
   }
+}
+
+/** Read-only commands may be sent again after a connection died under them; writes may not. */
+function isReadOnly(spec: CommandSpec): boolean {
+  return (spec.flags & CommandFlags.readonly) !== 0;
 }
 
 /** XREAD and XREADGROUP block only when asked to. */

@@ -17,13 +17,16 @@ export class PendingRequest implements RoutedRequest {
   readonly slot: number;
   /** MOVED/ASK redirects followed so far. */
   redirects = 0;
+  readonly readOnly: boolean;
+  parkedAt = 0;
   reply: Buffer | null = null;
   /** Under CLIENT REPLY OFF/SKIP: carried out, but its reply is not sent. */
   silent = false;
   next: PendingRequest | null = null;
 
-  constructor(session: ClientSession, frame: Buffer, slot: number) {
+  constructor(session: ClientSession, frame: Buffer, slot: number, readOnly: boolean) {
     this.session = session;
+    this.readOnly = readOnly;
     this.clientId = session.id;
     this.frame = frame;
     this.slot = slot;
@@ -31,16 +34,25 @@ export class PendingRequest implements RoutedRequest {
 
   onReply(reply: Buffer, from: string): void {
     // Only error replies can be redirects; the first byte settles it for every other reply.
-    if (reply[0] === 45 /* '-' */ && this.session.router.followRedirect(this, reply, from)) return;
+    if (reply[0] === 45 /* '-' */ && this.session.router.onClusterError(this, reply, from)) return;
     this.complete(reply);
   }
 
-  onFailure(message: string): void {
-    this.complete(encodeError(message));
+  onFailure(message: string, written: boolean): void {
+    if (written && !this.readOnly) this.complete(inDoubt(message));
+    else this.session.router.retryLater(this, message);
   }
 
   complete(reply: Buffer): void {
     this.reply = reply;
     this.session.onRequestComplete(this);
   }
+}
+
+/**
+ * A write was on its way when its node's connection died: it may or may not have been applied, and
+ * sending it again could apply it twice (INCR), so the client is told.
+ */
+export function inDoubt(message: string): Buffer {
+  return encodeError(`${message}; the write was in flight and may or may not have been applied`);
 }

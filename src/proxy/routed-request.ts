@@ -10,6 +10,13 @@ export interface RoutedRequest extends ReplyTarget {
   readonly clientId: number;
   /** MOVED/ASK redirects followed so far. */
   redirects: number;
+  /**
+   * True when sending it twice can do no harm (a read-only command), so it may be retried even
+   * after a connection died with it in flight.
+   */
+  readonly readOnly: boolean;
+  /** Date.now() when it was first parked for a retry; 0 if never. */
+  parkedAt: number;
   /** Completes the request with a reply slotgate made (an error, usually). */
   complete(reply: Buffer): void;
 }

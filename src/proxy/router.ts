@@ -1,27 +1,30 @@
 import type { Logger } from 'pino';
-import { SLOT_COUNT } from '../cluster/key-slot.ts';
 import { splitAddress } from '../cluster/address.ts';
+import { SLOT_COUNT } from '../cluster/key-slot.ts';
 import { parseRedirect } from '../cluster/redirect.ts';
 import type { SlotMap } from '../cluster/slot-map.ts';
-import { encodeCommand, encodeError } from '../resp/encode.ts';
+import { encodeCommand } from '../resp/encode.ts';
 import { NodePool } from '../upstream/node-pool.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
+import { ParkedRequests } from './parked-requests.ts';
 import type { RoutedRequest } from './routed-request.ts';
 
 export interface RouterOptions {
   connectionsPerNode: number;
   connectTimeoutMs: number;
   maxRedirects: number;
+  /** How long a request may wait for a node to serve it (failover, migration) before it fails. */
+  retryBudgetMs: number;
   logger: Logger;
   /** Asks for a topology refresh (coalesced by the caller). */
   requestRefresh(): void;
 }
 
 const ASKING = encodeCommand(['ASKING']);
-const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 
 /**
- * Sends requests to the master that owns their slot and follows MOVED and ASK.
+ * Sends requests to the master that owns their slot, follows MOVED and ASK, and holds requests
+ * that can't be served yet (see ParkedRequests).
  *
  * The slot table is an array of pools, one entry per slot, rebuilt whole when a new map arrives; a
  * MOVED patches its one slot at once (and asks for a refresh, since one moved slot rarely moves
@@ -32,12 +35,20 @@ export class Router {
   private poolBySlot: (NodePool | null)[] = new Array<NodePool | null>(SLOT_COUNT).fill(null);
   private readonly pools = new Map<string, NodePool>();
   private masters: NodePool[] = [];
+  /** For each master (same order), one slot it owns: requests meant for "that master" route by it, so they follow a failover. */
+  private masterSlots: number[] = [];
   private nextMaster = 0;
+  private readonly parked: ParkedRequests;
   /** Redirects followed since start, for INFO and tests. */
   readonly stats = { moved: 0, ask: 0 };
 
   constructor(options: RouterOptions) {
     this.options = options;
+    this.parked = new ParkedRequests(
+      options.retryBudgetMs,
+      (request) => (request.slot >= 0 ? this.dispatch(request) : this.dispatchToAnyMaster(request)),
+      options.requestRefresh,
+    );
   }
 
   /** Takes a freshly read slot map. */
@@ -51,20 +62,20 @@ export class Router {
     this.poolBySlot = bySlot;
     // Sorted, so SCAN cursors (which name a master by its position) survive a refresh that only
     // reorders the same masters.
-    this.masters = [...map.masters].sort().map((address) => this.poolFor(address));
-    if (changed) this.options.logger.info({ masters: map.masters }, 'slot map updated');
-  }
-
-  /** Addresses of the current masters. */
-  masterAddresses(): string[] {
-    return this.masters.map((pool) => pool.address);
+    const masters = [...map.masters].filter((address) => bySlot.some((pool) => pool?.address === address)).sort();
+    this.masters = masters.map((address) => this.poolFor(address));
+    this.masterSlots = this.masters.map((pool) => bySlot.indexOf(pool));
+    if (changed) {
+      this.options.logger.info({ masters }, 'slot map updated');
+      this.closeUnused(map);
+    }
+    if (this.parked.size > 0) this.parked.retryNow();
   }
 
   dispatch(request: RoutedRequest): void {
     const pool = this.poolBySlot[request.slot];
     if (pool === null) {
-      this.options.requestRefresh();
-      request.complete(SLOT_NOT_SERVED);
+      this.parked.park(request, 'CLUSTERDOWN Hash slot not served');
       return;
     }
     pool.connectionFor(request.clientId).send(request.frame, request);
@@ -74,31 +85,43 @@ export class Router {
   dispatchToAnyMaster(request: RoutedRequest): void {
     const masters = this.masters;
     if (masters.length === 0) {
-      request.complete(SLOT_NOT_SERVED);
+      this.parked.park(request, 'CLUSTERDOWN no master known');
       return;
     }
     this.nextMaster = (this.nextMaster + 1) % masters.length;
     masters[this.nextMaster].connectionFor(request.clientId).send(request.frame, request);
   }
 
-  /** Sends to one given master (cluster-wide commands go to each in turn). */
-  dispatchToMaster(request: RoutedRequest, master: NodePool): void {
-    master.connectionFor(request.clientId).send(request.frame, request);
+  /** How many masters there are now: cluster-wide commands send one request to each. */
+  masterCount(): number {
+    return this.masters.length;
   }
 
-  /** The masters as of the last map, in a stable order (by address), for cluster-wide commands and SCAN. */
-  masterPools(): readonly NodePool[] {
-    return this.masters;
+  /** A slot owned by master `index` (0 ≤ index < masterCount()); routing by it reaches that master. */
+  slotOfMaster(index: number): number {
+    return this.masterSlots[index];
   }
 
   /**
-   * Handles an error reply if it is a redirect slotgate should follow. Returns false to pass the
-   * reply to the client unchanged (not a redirect, or too many of them).
+   * A backend could not take or answer `request`: the connection failed before it was written, or
+   * it was a read (safe to send twice). Parks it until a node can serve it.
    */
-  followRedirect(request: RoutedRequest, reply: Buffer, from: string): boolean {
+  retryLater(request: RoutedRequest, reason: string): void {
+    this.parked.park(request, reason);
+  }
+
+  /**
+   * Handles an error reply that is about the cluster rather than the command: redirects (MOVED,
+   * ASK), and TRYAGAIN / CLUSTERDOWN, which Redis sends without running the command, so trying
+   * again later is safe for any command. Returns false to pass the reply to the client as it is.
+   */
+  onClusterError(request: RoutedRequest, reply: Buffer, from: string): boolean {
     const redirect = parseRedirect(reply, splitAddress(from).host);
     if (redirect === null) {
-      if (startsWithClusterDown(reply)) this.options.requestRefresh();
+      if (startsWith(reply, TRYAGAIN) || startsWith(reply, CLUSTERDOWN)) {
+        this.parked.park(request, reply.toString('latin1', 1, reply.length - 2));
+        return true;
+      }
       return false;
     }
     if (request.redirects >= this.options.maxRedirects) return false;
@@ -118,7 +141,17 @@ export class Router {
     return true;
   }
 
+  /** Counters and per-node health, for INFO and tests. */
+  describe(): { parked: ParkedRequests['stats']; parkedNow: number; nodes: { address: string; health: string; inFlight: number }[] } {
+    return {
+      parked: this.parked.stats,
+      parkedNow: this.parked.size,
+      nodes: [...this.pools.values()].map((pool) => ({ address: pool.address, health: pool.health(), inFlight: pool.inFlight })),
+    };
+  }
+
   close(): void {
+    this.parked.failAll('ERR slotgate is shutting down');
     for (const pool of this.pools.values()) pool.close();
   }
 
@@ -136,10 +169,22 @@ export class Router {
     }
     return pool;
   }
+
+  /** Closes pools of nodes that serve no slot any more, once nothing is in flight on them. */
+  private closeUnused(map: SlotMap): void {
+    for (const [address, pool] of this.pools) {
+      if (map.masters.includes(address)) continue;
+      if (pool.inFlight > 0) continue; // the next map change tries again
+      pool.close();
+      this.pools.delete(address);
+      this.options.logger.info({ node: address }, 'closed connections to a node that serves no slots');
+    }
+  }
 }
 
+const TRYAGAIN = Buffer.from('-TRYAGAIN');
 const CLUSTERDOWN = Buffer.from('-CLUSTERDOWN');
 
-function startsWithClusterDown(reply: Buffer): boolean {
-  return reply.length > CLUSTERDOWN.length && reply.compare(CLUSTERDOWN, 0, CLUSTERDOWN.length, 0, CLUSTERDOWN.length) === 0;
+function startsWith(reply: Buffer, prefix: Buffer): boolean {
+  return reply.length > prefix.length && reply.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }

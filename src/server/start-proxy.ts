@@ -7,14 +7,15 @@ import { TopologyRefresher } from '../cluster/topology-refresher.ts';
 import { ClientSession, type ProxyContext } from '../proxy/client-session.ts';
 import { CommandPolicies } from '../proxy/command-policy.ts';
 import { Router } from '../proxy/router.ts';
+import type { ProxyInfo } from '../proxy/split/merge-info.ts';
 import { SLOTGATE_VERSION } from '../version.ts';
 
 /** A listening proxy. `close()` stops accepting, lets in-flight replies drain, then closes every socket. */
 export interface RunningProxy {
   /** The port actually bound (useful when settings.port is 0). */
   port: number;
-  /** Counters for tests and the INFO proxy section. */
-  stats(): { redirectsMoved: number; redirectsAsk: number; clients: number };
+  /** What INFO's Proxy section shows: counters and node health, for tests and operators. */
+  stats(): ProxyInfo;
   close(): Promise<void>;
 }
 
@@ -44,6 +45,7 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     connectionsPerNode: settings.connectionsPerNode,
     connectTimeoutMs: settings.connectTimeoutMs,
     maxRedirects: settings.maxRedirects,
+    retryBudgetMs: settings.retryBudgetMs,
     logger,
     requestRefresh: () => refresher.requestRefresh(),
   });
@@ -62,13 +64,21 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     maxPendingPerClient: settings.maxPendingPerClient,
     serverVersion,
     sessions,
-    proxyInfo: () => ({
-      version: SLOTGATE_VERSION,
-      masters: router.masterPools().length,
-      clients: sessions.size,
-      redirectsMoved: router.stats.moved,
-      redirectsAsk: router.stats.ask,
-    }),
+    proxyInfo: () => {
+      const state = router.describe();
+      return {
+        version: SLOTGATE_VERSION,
+        masters: router.masterCount(),
+        clients: sessions.size,
+        redirectsMoved: router.stats.moved,
+        redirectsAsk: router.stats.ask,
+        parkedNow: state.parkedNow,
+        parkedTotal: state.parked.parked,
+        retryBudgetExpired: state.parked.expired,
+        longestParkMs: state.parked.longestWaitMs,
+        nodes: state.nodes,
+      };
+    },
     onSessionClosed(session) {
       sessions.delete(session);
       if (sessions.size === 0) drained?.();
@@ -101,8 +111,7 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     })();
     return closing;
   };
-  const stats = () => ({ redirectsMoved: router.stats.moved, redirectsAsk: router.stats.ask, clients: sessions.size });
-  return { port, stats, close };
+  return { port, stats: context.proxyInfo, close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -62,6 +62,16 @@ export class BackendConnection implements Flushable {
     return this.waiting.length;
   }
 
+  /**
+   * up: connected, or never needed yet. down: connecting fails, so requests fail fast until the
+   * next attempt. suspect: the connection was lost or is being made, and the outcome is not known.
+   */
+  get health(): 'up' | 'suspect' | 'down' {
+    if (this.ready) return 'up';
+    if (Date.now() < this.failFastUntil) return 'down';
+    return this.socket === null && this.retryDelayMs === 0 && this.lastError === '' ? 'up' : 'suspect';
+  }
+
   send(frame: Buffer, target: ReplyTarget): void {
     if (this.closed) {
       target.onFailure(`ERR slotgate: connection to ${this.address} is closed`, false);

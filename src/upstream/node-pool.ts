@@ -25,6 +25,17 @@ export class NodePool {
     return total;
   }
 
+  /** The best of its connections' health: one working connection means the node is up. */
+  health(): 'up' | 'suspect' | 'down' {
+    let best: 'up' | 'suspect' | 'down' = 'down';
+    for (const connection of this.connections) {
+      const health = connection.health;
+      if (health === 'up') return 'up';
+      if (health === 'suspect') best = 'suspect';
+    }
+    return best;
+  }
+
   close(): void {
     for (const connection of this.connections) connection.close();
   }

@@ -83,7 +83,7 @@ describe('one endpoint for the whole cluster', () => {
   });
 
   it('refuses keys in different slots with Redis\'s CROSSSLOT error', async () => {
-    await expect(client.mget('a', 'b')).rejects.toThrow("CROSSSLOT Keys in request don't hash to the same slot");
+    await expect(client.msetnx('a', '1', 'b', '2')).rejects.toThrow("CROSSSLOT Keys in request don't hash to the same slot");
     await expect(client.rename('a', 'b')).rejects.toThrow(/CROSSSLOT/);
   });
 

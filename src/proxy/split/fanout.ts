@@ -1,5 +1,4 @@
-import { encodeError } from '../../resp/encode.ts';
-import type { PendingRequest } from '../pending-request.ts';
+import { inDoubt, type PendingRequest } from '../pending-request.ts';
 import type { RoutedRequest } from '../routed-request.ts';
 
 /** Builds the client's one reply from the replies of the parts, in part order. */
@@ -21,10 +20,13 @@ export class Fanout {
    * client's request of the i-th key sent, parts taking consecutive runs of it.
    */
   order: Int32Array | null = null;
+  /** Whether the parts only read, and so may be retried after a connection died under them. */
+  readonly readOnly: boolean;
   private remaining: number;
 
   constructor(target: PendingRequest, partCount: number, merge: MergeParts) {
     this.target = target;
+    this.readOnly = target.readOnly;
     this.merge = merge;
     this.parts = new Array<Buffer>(partCount);
     this.frames = new Array<Buffer>(partCount);
@@ -49,6 +51,8 @@ export class PartRequest implements RoutedRequest {
   readonly slot: number;
   readonly clientId: number;
   redirects = 0;
+  readonly readOnly: boolean;
+  parkedAt = 0;
   private readonly fanout: Fanout;
   private readonly index: number;
 
@@ -58,15 +62,17 @@ export class PartRequest implements RoutedRequest {
     this.frame = frame;
     this.slot = slot;
     this.clientId = fanout.target.clientId;
+    this.readOnly = fanout.readOnly;
   }
 
   onReply(reply: Buffer, from: string): void {
-    if (reply[0] === 45 /* - */ && this.fanout.target.session.router.followRedirect(this, reply, from)) return;
+    if (reply[0] === 45 /* - */ && this.fanout.target.session.router.onClusterError(this, reply, from)) return;
     this.fanout.onPart(this.index, reply);
   }
 
-  onFailure(message: string): void {
-    this.fanout.onPart(this.index, encodeError(message));
+  onFailure(message: string, written: boolean): void {
+    if (written && !this.readOnly) this.fanout.onPart(this.index, inDoubt(message));
+    else this.fanout.target.session.router.retryLater(this, message);
   }
 
   complete(reply: Buffer): void {

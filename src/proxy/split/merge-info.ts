@@ -8,6 +8,13 @@ export interface ProxyInfo {
   clients: number;
   redirectsMoved: number;
   redirectsAsk: number;
+  /** Requests held for a retry now, ever, and that ran out of budget; the longest wait seen. */
+  parkedNow: number;
+  parkedTotal: number;
+  retryBudgetExpired: number;
+  longestParkMs: number;
+  /** Health of every node slotgate keeps connections to. */
+  nodes: { address: string; health: string; inFlight: number }[];
 }
 
 /**
@@ -46,6 +53,11 @@ export function mergeInfo(parts: Buffer[], proxy: ProxyInfo): Buffer {
     `connected_clients:${proxy.clients}`,
     `redirects_moved:${proxy.redirectsMoved}`,
     `redirects_ask:${proxy.redirectsAsk}`,
+    `parked_requests:${proxy.parkedNow}`,
+    `parked_requests_total:${proxy.parkedTotal}`,
+    `retry_budget_expired_total:${proxy.retryBudgetExpired}`,
+    `longest_park_ms:${proxy.longestParkMs}`,
+    ...proxy.nodes.map((node, i) => `node${i}:address=${node.address},health=${node.health},in_flight=${node.inFlight}`),
   ].join('\r\n');
   // Sections are separated by a blank line; the Proxy section goes first, so it is found at once.
   const body = [proxySection + '\r\n', ...out.map((section) => section.replace(/(\r\n)*$/, '\r\n'))].join('\r\n');

@@ -20,7 +20,7 @@ const MASTER_SLOTS = 1024n;
 const MAX_CURSOR = 2n ** 64n - 1n;
 
 export function scanAcrossMasters(target: PendingRequest, view: RequestView, router: Router): void {
-  const masters = router.masterPools();
+  const masterCount = router.masterCount();
   const text = view.argString(1);
   const cursor = /^\d+$/.test(text) ? BigInt(text) : -1n;
   if (cursor < 0n || cursor > MAX_CURSOR) {
@@ -28,14 +28,14 @@ export function scanAcrossMasters(target: PendingRequest, view: RequestView, rou
     return;
   }
   const index = Number(cursor % MASTER_SLOTS);
-  if (index >= masters.length) {
+  if (index >= masterCount) {
     target.complete(encodeError('ERR invalid cursor'));
     return;
   }
   const args: Buffer[] = [view.arg(0), Buffer.from(String(cursor / MASTER_SLOTS))];
   for (let i = 2; i < view.argc; i++) args.push(view.arg(i));
-  const fanout = new Fanout(target, 1, (parts) => rewriteCursor(parts[0], index, masters.length));
-  router.dispatchToMaster(fanout.part(0, encodeCommand(args), -1), masters[index]);
+  const fanout = new Fanout(target, 1, (parts) => rewriteCursor(parts[0], index, masterCount));
+  router.dispatch(fanout.part(0, encodeCommand(args), router.slotOfMaster(index)));
 }
 
 /** Turns a node's SCAN reply [cursor, keys] into the cluster-wide one. */

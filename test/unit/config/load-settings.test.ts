@@ -93,6 +93,7 @@ describe('loadSettings precedence', () => {
       SLOTGATE_MAX_MULTIBULK_LENGTH: '64',
       SLOTGATE_MAX_PENDING_PER_CLIENT: '128',
       SLOTGATE_CONNECT_TIMEOUT_MS: '500',
+      SLOTGATE_RETRY_BUDGET_MS: '2500',
       SLOTGATE_TOPOLOGY_REFRESH_INTERVAL: '0',
       SLOTGATE_LOG_LEVEL: 'TRACE',
     };
@@ -107,6 +108,7 @@ describe('loadSettings precedence', () => {
       maxMultibulkLength: 64,
       maxPendingPerClient: 128,
       connectTimeoutMs: 500,
+      retryBudgetMs: 2500,
       topologyRefreshIntervalSeconds: 0,
       logLevel: 'trace',
     });

@@ -250,7 +250,18 @@ describe('reply-reader', () => {
   });
 });
 
-const proxy: ProxyInfo = { version: '0.1.0', masters: 3, clients: 2, redirectsMoved: 5, redirectsAsk: 1 };
+const proxy: ProxyInfo = {
+  version: '0.1.0',
+  masters: 3,
+  clients: 2,
+  redirectsMoved: 5,
+  redirectsAsk: 1,
+  parkedNow: 0,
+  parkedTotal: 7,
+  retryBudgetExpired: 0,
+  longestParkMs: 1200,
+  nodes: [{ address: '127.0.0.1:7000', health: 'up', inFlight: 0 }],
+};
 
 /** An INFO reply as a master sends it: sections separated by a blank line, CR LF throughout. */
 function infoReply(sections: string[][]): Buffer {
@@ -291,6 +302,11 @@ describe('mergeInfo', () => {
       'connected_clients:2',
       'redirects_moved:5',
       'redirects_ask:1',
+      'parked_requests:0',
+      'parked_requests_total:7',
+      'retry_budget_expired_total:0',
+      'longest_park_ms:1200',
+      'node0:address=127.0.0.1:7000,health=up,in_flight=0',
     ]);
   });
 
