@@ -1,8 +1,13 @@
 import type { Logger } from 'pino';
 import { splitAddress } from './address.ts';
-import { withControlConnection } from './control-connection.ts';
+import { chooseSlotMap, type NodeAnswer } from './choose-slot-map.ts';
+import { ControlConnections } from './control-connections.ts';
 import { fetchSlotRanges } from './fetch-slot-ranges.ts';
 import { SlotMap } from './slot-map.ts';
+
+/** Least time between the end of one refresh and the start of the next. */
+const MIN_GAP_MS = 50;
+const WARN_EVERY_MS = 5000;
 
 export interface TopologyRefresherOptions {
   seeds: string[];
@@ -16,44 +21,57 @@ export interface TopologyRefresherOptions {
 
 /**
  * Keeps the slot map current: reads it at start, every few seconds, and whenever the data path asks
- * (after a MOVED or a lost connection). Requests are coalesced: however many arrive while a refresh
- * runs, at most one more follows it.
+ * (after a MOVED, a lost connection, a parked request). Requests are coalesced: however many arrive
+ * while a refresh runs, at most one more follows it.
  *
- * Every node seen in a map becomes a place to ask, so the seeds may all be gone later on.
+ * Every node seen in a map becomes a place to ask, so the seeds may all be gone later on; every
+ * known node is asked each time, and a map is only taken when most of them agree.
  */
 export class TopologyRefresher {
   private readonly options: TopologyRefresherOptions;
   private readonly knownNodes: Set<string>;
-  private running: Promise<SlotMap | null> | null = null;
+  private running = false;
   private again = false;
+  private pause: NodeJS.Timeout | null = null;
+  private lastWarning = '';
+  private lastWarningAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly connections: ControlConnections;
 
   constructor(options: TopologyRefresherOptions) {
     this.options = options;
+    this.connections = new ControlConnections(options.timeoutMs);
     this.knownNodes = new Set(options.seeds);
   }
 
   /**
-   * Reads the map from the first node that answers, trying every known node in turn. Throws when
-   * none does, with each node's error, so start-up can say what is wrong.
+   * Asks every known node for its slot map at once and takes the one a majority of those that
+   * answered agree on (see chooseSlotMap). Throws when no node answers, with each node's error so
+   * start-up can say what is wrong, or when the answers have no majority.
    */
   async fetch(): Promise<{ map: SlotMap; from: string }> {
+    const addresses = [...this.knownNodes];
+    const results = await Promise.allSettled(
+      addresses.map((address) =>
+        this.connections.ask(address, async (redis) => {
+          const ranges = await fetchSlotRanges(redis, splitAddress(address).host);
+          if (ranges.length === 0) throw new Error('CLUSTER SLOTS returned no slots');
+          return SlotMap.fromRanges(ranges);
+        }),
+      ),
+    );
+    const answers: NodeAnswer[] = [];
     const errors: string[] = [];
-    for (const address of this.knownNodes) {
-      try {
-        const ranges = await withControlConnection(address, this.options.timeoutMs, (redis) =>
-          fetchSlotRanges(redis, splitAddress(address).host),
-        );
-        if (ranges.length === 0) throw new Error('CLUSTER SLOTS returned no slots');
-        const map = SlotMap.fromRanges(ranges);
-        this.learnNodes(map);
-        return { map, from: address };
-      } catch (error) {
-        errors.push(`${address}: ${(error as Error).message}`);
-      }
-    }
-    throw new Error(`no cluster node answered CLUSTER SLOTS (${errors.join('; ')})`);
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') answers.push({ address: addresses[i], map: result.value });
+      else errors.push(`${addresses[i]}: ${(result.reason as Error).message}`);
+    });
+    if (answers.length === 0) throw new Error(`no cluster node answered CLUSTER SLOTS (${errors.join('; ')})`);
+    const chosen = chooseSlotMap(answers);
+    if (chosen === null) throw new Error(`the ${answers.length} nodes that answered disagree on the slot map; keeping the current one`);
+    this.learnNodes(chosen.map);
+    return { map: chosen.map, from: chosen.voters[0] };
   }
 
   /** Starts the periodic refresh. */
@@ -66,33 +84,48 @@ export class TopologyRefresher {
   /** Asks for a refresh soon; cheap to call often. */
   requestRefresh(): void {
     if (this.stopped) return;
-    if (this.running !== null) {
+    if (this.running || this.pause !== null) {
       this.again = true;
       return;
     }
-    this.running = this.refresh();
+    this.running = true;
+    void this.refresh();
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
+    if (this.pause !== null) clearTimeout(this.pause);
+    this.connections.closeAll();
   }
 
-  private async refresh(): Promise<SlotMap | null> {
+  private async refresh(): Promise<void> {
     try {
       const { map, from } = await this.fetch();
       if (!this.stopped) this.options.onSlotMap(map, from);
-      return map;
     } catch (error) {
-      this.options.logger.warn({ err: (error as Error).message }, 'topology refresh failed');
-      return null;
+      this.warnOnce((error as Error).message);
     } finally {
-      this.running = null;
+      this.running = false;
+      // Refreshes asked for meanwhile are served by one more, after a short gap: during a failover
+      // every parked request asks, and the nodes need not be polled faster than they change.
       if (this.again && !this.stopped) {
         this.again = false;
-        this.requestRefresh();
+        this.pause = setTimeout(() => {
+          this.pause = null;
+          this.requestRefresh();
+        }, MIN_GAP_MS);
       }
     }
+  }
+
+  /** Logs a failed refresh, but the same message at most once every WARN_EVERY_MS. */
+  private warnOnce(message: string): void {
+    const now = Date.now();
+    if (message === this.lastWarning && now - this.lastWarningAt < WARN_EVERY_MS) return;
+    this.lastWarning = message;
+    this.lastWarningAt = now;
+    this.options.logger.warn({ err: message }, 'topology refresh failed');
   }
 
   private learnNodes(map: SlotMap): void {

@@ -69,7 +69,9 @@ export class Router {
       this.options.logger.info({ masters }, 'slot map updated');
       this.closeUnused(map);
     }
-    if (this.parked.size > 0) this.parked.retryNow();
+    // A new map is the moment parked requests may have somewhere to go; an unchanged one is not
+    // (they are retried on their own timer, so a failing node isn't hammered in a loop).
+    if (changed && this.parked.size > 0) this.parked.retryNow();
   }
 
   dispatch(request: RoutedRequest): void {
