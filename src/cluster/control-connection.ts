@@ -11,6 +11,8 @@ export function openControlConnection(address: string, timeoutMs: number): Redis
     host,
     port,
     lazyConnect: true,
+    // RESP2: no HELLO round trip first, and CLUSTER SLOTS / COMMAND come back as plain arrays.
+    protocol: 2,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
