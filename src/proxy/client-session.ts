@@ -4,12 +4,13 @@ import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
 import { findKeys, KeyIndexes } from '../commands/find-keys.ts';
 import { keySlot } from '../cluster/key-slot.ts';
-import { encodeError } from '../resp/encode.ts';
+import { encodeError, OK_REPLY } from '../resp/encode.ts';
 import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { writeBatch } from '../util/write-batch.ts';
-import { CommandPolicies, Policy } from './command-policy.ts';
+import { CommandPolicies, Policy, type PolicyKind } from './command-policy.ts';
+import { EXECABORT, QUEUED_REPLY, Transaction, TransactionRequest } from './transaction.ts';
 import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
@@ -39,6 +40,7 @@ export interface ProxyContext {
 const CROSSSLOT = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
 const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 const EMPTY = Buffer.alloc(0);
+const EMPTY_ARRAY = Buffer.from('*0\r\n');
 
 /**
  * One client connection: parses its requests, answers or routes each, and writes the replies back
@@ -77,6 +79,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   private repliesOff = false;
   private skipNext = false;
   private silent = false;
+
+  /** The MULTI being gathered, if any. */
+  private transaction: Transaction | null = null;
 
   private closing = false;
   private closed = false;
@@ -122,16 +127,21 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.skipNext = false;
     const spec = this.context.table.lookup(view);
     if (spec === undefined) {
-      this.replyLocal(unknownCommand(view));
+      this.refuse(unknownCommand(view));
       return;
     }
     this.lastCommand = spec.name;
     const arity = spec.arity;
     if ((arity > 0 && view.argc !== arity) || view.argc < -arity) {
-      this.replyLocal(wrongArity(spec.name));
+      this.refuse(wrongArity(spec.name));
       return;
     }
-    switch (this.context.policies.kindOf(spec)) {
+    const kind = this.context.policies.kindOf(spec);
+    if (this.transaction !== null && kind !== Policy.transaction && spec.name !== 'quit') {
+      this.queueInTransaction(this.transaction, spec, view, kind);
+      return;
+    }
+    switch (kind) {
       case Policy.byKeys:
         this.routeByKeys(spec, view);
         return;
@@ -149,6 +159,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
         return;
       case Policy.info:
         this.sendToAllMasters(view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true);
+        return;
+      case Policy.transaction:
+        this.transactionCommand(spec);
         return;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
@@ -250,6 +263,69 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       return;
     }
     this.router.dispatch(this.enqueue(view.frame, slot, isReadOnly(spec)));
+  }
+
+  /** MULTI, EXEC and DISCARD. */
+  private transactionCommand(spec: CommandSpec): void {
+    const transaction = this.transaction;
+    if (spec.name === 'multi') {
+      if (transaction !== null) this.replyLocal(encodeError('ERR MULTI calls can not be nested'));
+      else {
+        this.transaction = new Transaction();
+        this.replyLocal(OK_REPLY);
+      }
+      return;
+    }
+    if (transaction === null) {
+      this.replyLocal(encodeError(`ERR ${spec.name.toUpperCase()} without MULTI`));
+      return;
+    }
+    this.transaction = null;
+    if (spec.name === 'discard') this.replyLocal(OK_REPLY);
+    else if (transaction.dirty) this.replyLocal(EXECABORT);
+    else if (transaction.frames.length === 0) this.replyLocal(EMPTY_ARRAY);
+    else new TransactionRequest(this.enqueue(EMPTY, transaction.slot, transaction.readOnly), transaction).dispatch();
+  }
+
+  /**
+   * A command between MULTI and EXEC: checked as Redis Cluster would at queue time (one slot for the
+   * whole transaction), then answered +QUEUED. A refusal makes EXEC answer EXECABORT.
+   */
+  private queueInTransaction(transaction: Transaction, spec: CommandSpec, view: RequestView, kind: PolicyKind): void {
+    if (kind === Policy.byKeys) {
+      const keys = this.keys;
+      keys.reset();
+      if (!findKeys(spec, view, keys)) {
+        this.refuse(encodeError(`ERR slotgate: cannot tell which keys this '${spec.name}' request uses`));
+        return;
+      }
+      if (keys.count > 0) {
+        const first = keySlot(view.buffer, view.starts[keys.indexes[0]], view.ends[keys.indexes[0]]);
+        if ((keys.count > 1 && !this.sameSlot(view, keys, first)) || (transaction.slot >= 0 && transaction.slot !== first)) {
+          this.refuse(CROSSSLOT);
+          return;
+        }
+        transaction.slot = first;
+      }
+    } else if (kind === Policy.refuse) {
+      this.refuse(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
+      return;
+    } else if (kind !== Policy.anyMaster && spec.name !== 'ping' && spec.name !== 'echo') {
+      this.refuse(encodeError(`ERR slotgate: '${spec.name}' is not supported inside MULTI`));
+      return;
+    }
+    if (transaction.bytes + view.frame.length > this.context.protoMaxBulkLen || transaction.frames.length >= this.context.maxMultibulkLength) {
+      this.refuse(encodeError('ERR slotgate: transaction too large'));
+      return;
+    }
+    transaction.add(view.frame, isReadOnly(spec));
+    this.replyLocal(QUEUED_REPLY);
+  }
+
+  /** An error reply for a command that was refused; inside MULTI it also dooms the transaction. */
+  private refuse(reply: Buffer): void {
+    if (this.transaction !== null) this.transaction.dirty = true;
+    this.replyLocal(reply);
   }
 
   /**

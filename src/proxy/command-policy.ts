@@ -20,11 +20,13 @@ export const Policy = {
   scan: 5,
   /** INFO: every master's, merged with a section of our own. */
   info: 6,
+  /** MULTI, EXEC, DISCARD: the session gathers the transaction (transaction.ts). */
+  transaction: 7,
 } as const;
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
 /** Handled in local-commands.ts. A container name covers the subcommands not listed on their own. */
-const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello'];
+const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'unwatch'];
 
 /**
  * Cluster-wide commands: every master must run them (FLUSHALL, SCRIPT LOAD) or hold part of the
@@ -74,11 +76,7 @@ export const NOT_YET = 'is not supported by slotgate yet';
  * a clear error rather than a wrong answer.
  */
 const REFUSED = new Map<string, string>([
-  ['multi', `transactions (MULTI/EXEC) ${NOT_YET}`],
-  ['exec', `transactions (MULTI/EXEC) ${NOT_YET}`],
-  ['discard', `transactions (MULTI/EXEC) ${NOT_YET}`],
-  ['watch', `transactions (WATCH) ${NOT_YET}`],
-  ['unwatch', `transactions (WATCH) ${NOT_YET}`],
+  ['watch', 'WATCH is not supported: watches belong to a connection, and slotgate shares its connections to Redis'],
   ['wait', 'WAIT would block a connection shared with other clients; slotgate does not support it'],
   ['script|kill', 'it would act on one random node; send it to the node itself'],
   ['function|kill', 'it would act on one random node; send it to the node itself'],
@@ -138,6 +136,7 @@ export class CommandPolicies {
     const split = SPLIT_RULES.get(spec.name);
     if (split !== undefined) this.splits.set(spec.id, split);
     if (spec.name === 'scan') return Policy.scan;
+    if (spec.name === 'multi' || spec.name === 'exec' || spec.name === 'discard') return Policy.transaction;
     if (spec.name === 'info') return Policy.info;
     const merge = ALL_MASTERS.get(spec.name);
     if (merge !== undefined) {

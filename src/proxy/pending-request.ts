@@ -19,6 +19,7 @@ export class PendingRequest implements RoutedRequest {
   redirects = 0;
   readonly readOnly: boolean;
   parkedAt = 0;
+  readonly replyCount = 1;
   reply: Buffer | null = null;
   /** Under CLIENT REPLY OFF/SKIP: carried out, but its reply is not sent. */
   silent = false;

@@ -80,7 +80,7 @@ export class Router {
       this.parked.park(request, 'CLUSTERDOWN Hash slot not served');
       return;
     }
-    pool.connectionFor(request.clientId).send(request.frame, request);
+    pool.connectionFor(request.clientId).send(request.frame, request, request.replyCount);
   }
 
   /** For keyless commands any master can answer (COMMAND, CONFIG GET …): spread over masters. */
@@ -91,7 +91,7 @@ export class Router {
       return;
     }
     this.nextMaster = (this.nextMaster + 1) % masters.length;
-    masters[this.nextMaster].connectionFor(request.clientId).send(request.frame, request);
+    masters[this.nextMaster].connectionFor(request.clientId).send(request.frame, request, request.replyCount);
   }
 
   /** How many masters there are now: cluster-wide commands send one request to each. */
@@ -139,7 +139,7 @@ export class Router {
       this.poolBySlot[redirect.slot] = pool;
       this.options.requestRefresh();
     }
-    connection.send(request.frame, request);
+    connection.send(request.frame, request, request.replyCount);
     return true;
   }
 

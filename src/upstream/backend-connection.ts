@@ -35,8 +35,9 @@ export class BackendConnection implements Flushable {
   private closed = false;
   /** Every request written or waiting to be written, in order; replies come back in this order. */
   private readonly waiting = new RingQueue<ReplyTarget>();
-  /** How many at the front of `waiting` have been handed to the socket. */
+  /** How many at the front of `waiting` have been handed to the socket, and how many after them not yet. */
   private written = 0;
+  private unwritten = 0;
   private out: Buffer[] = [];
   private outBytes = 0;
   flushQueued = false;
@@ -72,19 +73,24 @@ export class BackendConnection implements Flushable {
     return this.socket === null && this.retryDelayMs === 0 && this.lastError === '' ? 'up' : 'suspect';
   }
 
-  send(frame: Buffer, target: ReplyTarget): void {
+  /**
+   * Queues `frame` for the node; `target` hears of its reply, or of `replies` replies when the
+   * frame holds that many commands (a transaction: MULTI … EXEC), in order.
+   */
+  send(frame: Buffer, target: ReplyTarget, replies = 1): void {
     if (this.closed) {
-      target.onFailure(`ERR slotgate: connection to ${this.address} is closed`, false);
+      for (let i = 0; i < replies; i++) target.onFailure(`ERR slotgate: connection to ${this.address} is closed`, false);
       return;
     }
     if (this.socket === null) {
       if (Date.now() < this.failFastUntil) {
-        target.onFailure(`ERR slotgate: cannot reach ${this.address}: ${this.lastError}`, false);
+        for (let i = 0; i < replies; i++) target.onFailure(`ERR slotgate: cannot reach ${this.address}: ${this.lastError}`, false);
         return;
       }
       this.open();
     }
-    this.waiting.push(target);
+    for (let i = 0; i < replies; i++) this.waiting.push(target);
+    this.unwritten += replies;
     this.out.push(frame);
     this.outBytes += frame.length;
     scheduleFlush(this);
@@ -94,7 +100,8 @@ export class BackendConnection implements Flushable {
     if (!this.ready || this.out.length === 0) return;
     const socket = this.socket as Socket;
     writeBatch(socket, this.out, this.outBytes);
-    this.written += this.out.length;
+    this.written += this.unwritten;
+    this.unwritten = 0;
     this.out = [];
     this.outBytes = 0;
   }
@@ -191,6 +198,7 @@ export class BackendConnection implements Flushable {
   private failAll(message: string): void {
     let written = this.written;
     this.written = 0;
+    this.unwritten = 0;
     this.out = [];
     this.outBytes = 0;
     for (let target = this.waiting.shift(); target !== undefined; target = this.waiting.shift()) {

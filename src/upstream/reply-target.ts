@@ -1,6 +1,6 @@
 /**
- * Who waits for a backend reply. Backend connections call exactly one of these per request sent,
- * in the order the requests were sent.
+ * Who waits for a backend reply. Backend connections call exactly one of these per reply expected
+ * (one per request, or one per command of a transaction frame), in the order they were sent.
  */
 export interface ReplyTarget {
   /** The complete reply, bytes as Redis sent them. `from` is the node address that answered. */

@@ -53,6 +53,7 @@ export class PartRequest implements RoutedRequest {
   redirects = 0;
   readonly readOnly: boolean;
   parkedAt = 0;
+  readonly replyCount = 1;
   private readonly fanout: Fanout;
   private readonly index: number;
 

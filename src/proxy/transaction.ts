@@ -1,0 +1,131 @@
+import { encodeCommand, encodeError } from '../resp/encode.ts';
+import { inDoubt, type PendingRequest } from './pending-request.ts';
+import type { RoutedRequest } from './routed-request.ts';
+
+const MULTI = encodeCommand(['MULTI']);
+const EXEC = encodeCommand(['EXEC']);
+export const QUEUED_REPLY = Buffer.from('+QUEUED\r\n');
+export const EXECABORT = encodeError('EXECABORT Transaction discarded because of previous errors.');
+
+/**
+ * A client's MULTI … EXEC, gathered by slotgate. Commands are checked and answered +QUEUED here,
+ * as Redis would; at EXEC the whole transaction goes to the master of its slot as one frame,
+ * MULTI + commands + EXEC. Frames on one connection are written in order and nothing is written
+ * between the pieces of one frame, so other clients sharing the connection can't slip a command
+ * into the transaction. Like Redis Cluster, every key must be in one slot.
+ *
+ * WATCH is not supported: watches belong to a connection, and slotgate's are shared.
+ */
+export class Transaction {
+  readonly frames: Buffer[] = [];
+  bytes = 0;
+  /** Slot of its keys, -1 while it has none. */
+  slot = -1;
+  readOnly = true;
+  /** A command was refused while queueing: EXEC will answer EXECABORT, as Redis does. */
+  dirty = false;
+
+  add(frame: Buffer, readOnly: boolean): void {
+    this.frames.push(frame);
+    this.bytes += frame.length;
+    if (!readOnly) this.readOnly = false;
+  }
+
+  /** MULTI, the commands and EXEC, in one buffer. */
+  frame(): Buffer {
+    return Buffer.concat([MULTI, ...this.frames, EXEC], MULTI.length + this.bytes + EXEC.length);
+  }
+}
+
+/**
+ * The transaction on its way: one frame, `commands + 2` replies (MULTI's +OK, a +QUEUED or an error
+ * per command, EXEC's result). Only EXEC's reply goes to the client. When a queued command got a
+ * redirect or TRYAGAIN, Redis aborted the transaction without running any of it, so it is safe to
+ * send the whole of it again: after a MOVED to the new owner, otherwise once the cluster settles.
+ */
+export class TransactionRequest implements RoutedRequest {
+  readonly frame: Buffer;
+  readonly slot: number;
+  readonly clientId: number;
+  readonly readOnly: boolean;
+  readonly replyCount: number;
+  redirects = 0;
+  parkedAt = 0;
+  private readonly target: PendingRequest;
+  /**
+   * Callbacks received over all attempts. Every attempt gets exactly replyCount of them (replies or
+   * failures), so an attempt ends when this is a multiple of replyCount.
+   */
+  private received = 0;
+  private clusterError: Buffer | null = null;
+  private failure: string | null = null;
+  private failureWritten = false;
+
+  constructor(target: PendingRequest, transaction: Transaction) {
+    this.target = target;
+    this.frame = transaction.frame();
+    this.slot = transaction.slot;
+    this.clientId = target.clientId;
+    this.readOnly = transaction.readOnly;
+    this.replyCount = transaction.frames.length + 2;
+  }
+
+  /** Sends it the first time; retries come back through the router. */
+  dispatch(): void {
+    const router = this.target.session.router;
+    if (this.slot >= 0) router.dispatch(this);
+    else router.dispatchToAnyMaster(this);
+  }
+
+  onReply(reply: Buffer, from: string): void {
+    if (!this.endOfAttempt()) {
+      // MULTI's +OK or a command's +QUEUED; keep the first error that is about the cluster.
+      if (reply[0] === 45 && this.clusterError === null && isClusterError(reply)) this.clusterError = reply;
+      return;
+    }
+    const clusterError = this.clusterError;
+    this.clusterError = null;
+    if (this.failure !== null) {
+      this.settleFailure();
+      return;
+    }
+    if (clusterError !== null && reply.toString('latin1', 0, 10) === '-EXECABORT') {
+      const router = this.target.session.router;
+      if (clusterError.toString('latin1', 0, 6) === '-MOVED' && router.onClusterError(this, clusterError, from)) return;
+      // ASK would need ASKING before every command; TRYAGAIN and CLUSTERDOWN pass. Wait and resend.
+      router.retryLater(this, clusterError.toString('latin1', 1, clusterError.length - 2));
+      return;
+    }
+    this.target.complete(reply);
+  }
+
+  onFailure(message: string, written: boolean): void {
+    this.failure ??= message;
+    if (written) this.failureWritten = true;
+    if (this.endOfAttempt()) this.settleFailure();
+  }
+
+  private endOfAttempt(): boolean {
+    return ++this.received % this.replyCount === 0;
+  }
+
+  /** The attempt failed: send again if nothing can have run, else tell the client. */
+  private settleFailure(): void {
+    const message = this.failure as string;
+    const written = this.failureWritten;
+    this.failure = null;
+    this.failureWritten = false;
+    this.clusterError = null;
+    if (written && !this.readOnly) this.target.complete(inDoubt(message));
+    else this.target.session.router.retryLater(this, message);
+  }
+
+  complete(reply: Buffer): void {
+    this.target.complete(reply);
+  }
+}
+
+function isClusterError(reply: Buffer): boolean {
+  const head = reply.toString('latin1', 0, 12);
+  return head.startsWith('-MOVED') || head.startsWith('-ASK') || head.startsWith('-TRYAGAIN') || head.startsWith('-CLUSTERDOWN');
+}

@@ -1,0 +1,100 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+import { startTestProxy } from '../helpers/test-proxy.ts';
+import type { RunningProxy } from '../../src/server/start-proxy.ts';
+
+let cluster: RedisClusterHandle;
+let proxy: RunningProxy;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  proxy = await startTestProxy(cluster.seeds);
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await cluster?.stop();
+});
+
+describe('MULTI / EXEC', () => {
+  it('runs a transaction whose keys share a slot, atomically, and answers like Redis', async () => {
+    const raw = await RawClient.open(proxy.port);
+    raw.write('MULTI\r\nSET {tx}a 1\r\nINCR {tx}a\r\nGET {tx}a\r\nPING\r\nEXEC\r\n');
+    expect(await raw.read(6)).toEqual(['OK', 'QUEUED', 'QUEUED', 'QUEUED', 'QUEUED', ['OK', 2, '2', 'PONG']]);
+    raw.close();
+  });
+
+  it('refuses keys of another slot at queue time and aborts at EXEC, running nothing', async () => {
+    const raw = await RawClient.open(proxy.port);
+    raw.write('MULTI\r\nSET tx:one 1\r\nSET tx:two 2\r\nEXEC\r\nEXISTS tx:one\r\n');
+    const [ok, queued, crossslot, aborted, exists] = await raw.read(5);
+    expect([ok, queued]).toEqual(['OK', 'QUEUED']);
+    expect(String(crossslot)).toMatch(/CROSSSLOT/);
+    expect(String(aborted)).toMatch(/EXECABORT/);
+    expect(exists).toBe(0);
+    raw.close();
+  });
+
+  it('answers the MULTI/EXEC/DISCARD errors Redis gives', async () => {
+    const raw = await RawClient.open(proxy.port);
+    expect(String(await raw.command('EXEC'))).toMatch(/ERR EXEC without MULTI/);
+    expect(String(await raw.command('DISCARD'))).toMatch(/ERR DISCARD without MULTI/);
+    expect(await raw.command('MULTI')).toBe('OK');
+    expect(String(await raw.command('MULTI'))).toMatch(/ERR MULTI calls can not be nested/);
+    expect(await raw.command('SET', '{tx}d', 'x')).toBe('QUEUED');
+    expect(await raw.command('DISCARD')).toBe('OK');
+    expect(await raw.command('EXISTS', '{tx}d')).toBe(0);
+    expect(await raw.command('MULTI')).toBe('OK');
+    expect(await raw.command('EXEC')).toEqual([]);
+    expect(String(await raw.command('WATCH', 'k'))).toMatch(/ERR slotgate: WATCH is not supported/);
+    expect(await raw.command('UNWATCH')).toBe('OK');
+    raw.close();
+  });
+
+  it('keeps other clients\' commands out of a transaction on a shared connection', async () => {
+    const clients = Array.from({ length: 8 }, () => new Redis({ host: '127.0.0.1', port: proxy.port }));
+    await clients[0].set('{shared}counter', 0);
+    const rounds = 50;
+    await Promise.all(
+      clients.map(async (client, c) => {
+        for (let i = 0; i < rounds; i++) {
+          if (c % 2 === 0) {
+            const result = await client.multi().incr('{shared}counter').incr('{shared}counter').get('{shared}counter').exec();
+            // Both INCRs ran back to back: the value read is even.
+            expect(Number(result?.[2][1]) % 2).toBe(0);
+          } else {
+            await client.get('{shared}counter');
+          }
+        }
+      }),
+    );
+    expect(await clients[0].get('{shared}counter')).toBe(String(4 * rounds * 2));
+    for (const client of clients) client.disconnect();
+  });
+});
+
+describe('per-client state slotgate keeps', () => {
+  it('CLIENT REPLY OFF and SKIP silence replies, ON brings them back', async () => {
+    const raw = await RawClient.open(proxy.port);
+    raw.write('CLIENT REPLY SKIP\r\nSET reply:a 1\r\nGET reply:a\r\nCLIENT REPLY OFF\r\nSET reply:b 2\r\nPING\r\nCLIENT REPLY ON\r\nGET reply:b\r\n');
+    expect(await raw.read(3)).toEqual(['1', 'OK', '2']);
+    raw.close();
+  });
+
+  it('CLIENT LIST and CLIENT INFO describe the clients of slotgate', async () => {
+    const a = await RawClient.open(proxy.port);
+    const b = await RawClient.open(proxy.port);
+    expect(await a.command('CLIENT', 'SETNAME', 'client-a')).toBe('OK');
+    const id = (await b.command('CLIENT', 'ID')) as number;
+    const list = String(await b.command('CLIENT', 'LIST'));
+    expect(list).toMatch(/name=client-a /);
+    expect(list).toMatch(new RegExp(`id=${id} `));
+    expect(String(await a.command('CLIENT', 'INFO'))).toMatch(/^id=\d+ addr=127\.0\.0\.1:\d+ .*name=client-a .*cmd=client\|info/);
+    expect(String(await b.command('CLIENT', 'LIST', 'ID', String(id)))).not.toMatch(/client-a/);
+    expect(await b.command('CLIENT', 'NO-EVICT', 'on')).toBe('OK');
+    a.close();
+    b.close();
+  });
+});
