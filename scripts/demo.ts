@@ -15,30 +15,16 @@ import { missingRedisTools, type RedisClusterHandle, startRedisCluster } from '.
 
 const MASTERS = 3;
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const installCommand = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools';
 
 /**
- * Makes sure redis-server, redis-cli and redis-benchmark are on PATH: installs Debian's packages when
- * running as root, otherwise prints the command to run. Returns whether the tools are there now.
+ * Makes sure redis-server, redis-cli and redis-benchmark are on PATH, installing Debian's packages
+ * when running as root (scripts/install-debian-deps.sh, shared with `npm test`), otherwise saying
+ * what to run. Returns whether the tools are there now.
  */
 export function ensureRedisTools(): boolean {
-  const missing = missingRedisTools();
-  if (missing.length === 0) return true;
-  if (process.getuid?.() !== 0) {
-    console.error(`Missing ${missing.join(', ')}. Install them with:\n  sudo sh -c '${installCommand}'`);
-    return false;
-  }
-  console.log(`Missing ${missing.join(', ')}; installing redis-server and redis-tools with apt-get...`);
-  const install = spawnSync('sh', ['-c', installCommand], { stdio: 'inherit' });
-  if (install.status !== 0) {
-    console.error(`apt-get failed (exit ${install.status}); run it yourself:\n  ${installCommand}`);
-    return false;
-  }
-  // The package starts its own redis-server as a service on 6379; we start our own nodes.
-  spawnSync('sh', ['-c', 'service redis-server stop || systemctl stop redis-server'], { stdio: 'ignore' });
-  const stillMissing = missingRedisTools();
-  if (stillMissing.length > 0) console.error(`Still missing after apt-get: ${stillMissing.join(', ')}`);
-  return stillMissing.length === 0;
+  if (missingRedisTools().length === 0) return true;
+  const install = spawnSync('bash', [join(repoRoot, 'scripts/install-debian-deps.sh'), 'demo'], { stdio: 'inherit' });
+  return install.status === 0 && missingRedisTools().length === 0;
 }
 
 export interface SlotgateProcess {
