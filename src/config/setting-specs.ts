@@ -78,6 +78,12 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'integer', min: 1, max: anyCount },
     description: 'Requests a client may have in flight before slotgate stops reading from it.',
   },
+  maxClientOutputBytes: {
+    flag: 'max-client-output-bytes',
+    valueName: 'bytes',
+    rule: { type: 'integer', min: 1, max: anyCount },
+    description: 'Unread reply bytes a client may leave before slotgate closes its connection.',
+  },
   connectTimeoutMs: {
     flag: 'connect-timeout-ms',
     valueName: 'ms',

@@ -19,6 +19,12 @@ export interface Settings {
   maxMultibulkLength: number;
   /** Requests a client may have in flight before slotgate stops reading from its socket. */
   maxPendingPerClient: number;
+  /**
+   * Reply bytes a client may leave unread before slotgate closes its connection (Redis's
+   * client-output-buffer-limit). Reading from a client already stops as soon as it falls behind;
+   * this bounds what the requests it had already sent can still pile up.
+   */
+  maxClientOutputBytes: number;
   /** How long to wait for a backend TCP connection, in milliseconds. */
   connectTimeoutMs: number;
   /**
@@ -42,6 +48,7 @@ export const defaultSettings: Settings = {
   protoMaxBulkLen: 512 * 1024 * 1024,
   maxMultibulkLength: 1024 * 1024,
   maxPendingPerClient: 4096,
+  maxClientOutputBytes: 256 * 1024 * 1024,
   connectTimeoutMs: 2000,
   retryBudgetMs: 18000,
   topologyRefreshIntervalSeconds: 10,

@@ -28,6 +28,7 @@ export interface ProxyContext {
   protoMaxBulkLen: number;
   maxMultibulkLength: number;
   maxPendingPerClient: number;
+  maxClientOutputBytes: number;
   /** redis_version of the cluster, reported by HELLO. */
   serverVersion: string;
   /** Facts for INFO's Proxy section. */
@@ -216,6 +217,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       this.out = [];
       this.outBytes = 0;
       if (!drained) {
+        if (this.socket.writableLength > this.context.maxClientOutputBytes) {
+          this.context.logger.warn({ client: this.remoteAddress, bytes: this.socket.writableLength }, 'client output buffer limit reached; closing it');
+          this.socket.destroy();
+          return;
+        }
         this.waitingForDrain = true;
         this.pauseReading();
       }

@@ -62,6 +62,7 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     protoMaxBulkLen: settings.protoMaxBulkLen,
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
+    maxClientOutputBytes: settings.maxClientOutputBytes,
     serverVersion,
     sessions,
     proxyInfo: () => {
