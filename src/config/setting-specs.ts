@@ -96,6 +96,12 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'seconds', max: Math.floor(maxTimerMs / 1000) },
     description: 'Seconds between routine topology refreshes (0 turns them off; MOVED still triggers one).',
   },
+  readFrom: {
+    flag: 'read-from',
+    valueName: 'where',
+    rule: { type: 'choice', choices: ['master', 'replica', 'prefer-replica'] },
+    description: 'Where reads go: master, replica (replicas only) or prefer-replica (a healthy replica, else the master).',
+  },
   logLevel: {
     flag: 'log-level',
     valueName: 'level',

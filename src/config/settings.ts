@@ -35,6 +35,13 @@ export interface Settings {
   retryBudgetMs: number;
   /** Seconds between routine topology refreshes (0 turns them off; MOVED still triggers one). */
   topologyRefreshIntervalSeconds: number;
+  /**
+   * Where reads (read-only commands routed by key) go: 'master'; 'replica', a replica of the slot's
+   * master only (waiting, within retryBudgetMs, while none is healthy); or 'prefer-replica', a
+   * replica when one is healthy and the master otherwise. Replicas lag their master: a client may
+   * not read its own writes at once.
+   */
+  readFrom: 'master' | 'replica' | 'prefer-replica';
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
   logLevel: string;
 }
@@ -52,5 +59,6 @@ export const defaultSettings: Settings = {
   connectTimeoutMs: 2000,
   retryBudgetMs: 18000,
   topologyRefreshIntervalSeconds: 10,
+  readFrom: 'master',
   logLevel: 'info',
 };

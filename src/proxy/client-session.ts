@@ -29,6 +29,8 @@ export interface ProxyContext {
   maxMultibulkLength: number;
   maxPendingPerClient: number;
   maxClientOutputBytes: number;
+  /** Whether reads may go to replicas (settings.readFrom is not 'master'). */
+  readFromReplicas: boolean;
   /** redis_version of the cluster, reported by HELLO. */
   serverVersion: string;
   /** Facts for INFO's Proxy section. */
@@ -265,10 +267,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       // MSET's arity (-3) lets "MSET k1 v1 k2" through; a node would refuse it, so must we before
       // splitting reads a value that is not there.
       else if (indexes[keys.count - 1] + rule.span > view.argc) this.replyLocal(wrongArity(spec.name));
-      else splitBySlot(this.enqueue(EMPTY, -1, isReadOnly(spec)), view, keys, this.slots, rule, this.router);
+      else splitBySlot(this.enqueueKeyed(EMPTY, -1, spec), view, keys, this.slots, rule, this.router);
       return;
     }
-    this.router.dispatch(this.enqueue(view.frame, slot, isReadOnly(spec)));
+    this.router.dispatch(this.enqueueKeyed(view.frame, slot, spec));
   }
 
   /** MULTI, EXEC and DISCARD. */
@@ -365,6 +367,14 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     }
     const fanout = new Fanout(this.enqueue(EMPTY, -1, readOnly), count, merge);
     for (let i = 0; i < count; i++) this.router.dispatch(fanout.part(i, frame, this.router.slotOfMaster(i)));
+  }
+
+  /** A request routed by its keys: a read may go to a replica when slotgate is set to. */
+  private enqueueKeyed(frame: Buffer, slot: number, spec: CommandSpec): PendingRequest {
+    const readOnly = isReadOnly(spec);
+    const request = this.enqueue(frame, slot, readOnly);
+    if (readOnly && this.context.readFromReplicas) request.replicaRead = true;
+    return request;
   }
 
   private enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {

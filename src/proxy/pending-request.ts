@@ -20,6 +20,7 @@ export class PendingRequest implements RoutedRequest {
   readonly readOnly: boolean;
   parkedAt = 0;
   readonly replyCount = 1;
+  replicaRead = false;
   reply: Buffer | null = null;
   /** Under CLIENT REPLY OFF/SKIP: carried out, but its reply is not sent. */
   silent = false;

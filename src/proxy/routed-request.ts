@@ -17,6 +17,8 @@ export interface RoutedRequest extends ReplyTarget {
   readonly readOnly: boolean;
   /** Date.now() when it was first parked for a retry; 0 if never. */
   parkedAt: number;
+  /** A read that may be served by a replica, when slotgate is set to read from replicas. */
+  readonly replicaRead: boolean;
   /** Replies the frame produces: 1, or more for a transaction sent as MULTI … EXEC in one frame. */
   readonly replyCount: number;
   /** Completes the request with a reply slotgate made (an error, usually). */

@@ -15,6 +15,8 @@ export interface RouterOptions {
   maxRedirects: number;
   /** How long a request may wait for a node to serve it (failover, migration) before it fails. */
   retryBudgetMs: number;
+  /** Where reads marked replicaRead go (settings.readFrom). */
+  readFrom: 'master' | 'replica' | 'prefer-replica';
   logger: Logger;
   /** Asks for a topology refresh (coalesced by the caller). */
   requestRefresh(): void;
@@ -34,6 +36,10 @@ export class Router {
   private readonly options: RouterOptions;
   private poolBySlot: (NodePool | null)[] = new Array<NodePool | null>(SLOT_COUNT).fill(null);
   private readonly pools = new Map<string, NodePool>();
+  /** Connections to replicas are separate (they start with READONLY) and only serve reads. */
+  private readonly replicaPools = new Map<string, NodePool>();
+  /** Per slot, the replicas of its master; empty unless reading from replicas. */
+  private replicasBySlot: NodePool[][] = [];
   private masters: NodePool[] = [];
   /** For each master (same order), one slot it owns: requests meant for "that master" route by it, so they follow a failover. */
   private masterSlots: number[] = [];
@@ -65,6 +71,7 @@ export class Router {
     const masters = [...map.masters].filter((address) => bySlot.some((pool) => pool?.address === address)).sort();
     this.masters = masters.map((address) => this.poolFor(address));
     this.masterSlots = this.masters.map((pool) => bySlot.indexOf(pool));
+    if (this.options.readFrom !== 'master') this.replicasBySlot = this.replicasOf(map);
     if (changed) {
       this.options.logger.info({ masters }, 'slot map updated');
       this.closeUnused(map);
@@ -75,12 +82,34 @@ export class Router {
   }
 
   dispatch(request: RoutedRequest): void {
+    if (request.replicaRead && this.options.readFrom !== 'master' && this.dispatchToReplica(request)) return;
     const pool = this.poolBySlot[request.slot];
     if (pool === null) {
       this.parked.park(request, 'CLUSTERDOWN Hash slot not served');
       return;
     }
     pool.connectionFor(request.clientId).send(request.frame, request, request.replyCount);
+  }
+
+  /**
+   * Sends a read to a healthy replica of its slot's master, starting from one chosen by the client
+   * so a client's reads stay on one replica. Returns false to send it to the master instead.
+   */
+  private dispatchToReplica(request: RoutedRequest): boolean {
+    const replicas = this.replicasBySlot[request.slot];
+    const count = replicas === undefined ? 0 : replicas.length;
+    const now = Date.now();
+    for (let i = 0; i < count; i++) {
+      const replica = replicas[(request.clientId + i) % count];
+      // A suspect replica (connection lost, not yet retried) gets the read: that is how it is found
+      // up again. One that refuses connections is 'down' until its backoff ends.
+      if (replica.loadingUntil > now || replica.health() === 'down') continue;
+      replica.connectionFor(request.clientId).send(request.frame, request, request.replyCount);
+      return true;
+    }
+    if (this.options.readFrom === 'prefer-replica') return false;
+    this.parked.park(request, 'CLUSTERDOWN no healthy replica for this slot');
+    return true;
   }
 
   /** For keyless commands any master can answer (COMMAND, CONFIG GET …): spread over masters. */
@@ -120,6 +149,18 @@ export class Router {
   onClusterError(request: RoutedRequest, reply: Buffer, from: string): boolean {
     const redirect = parseRedirect(reply, splitAddress(from).host);
     if (redirect === null) {
+      if (startsWith(reply, LOADING)) {
+        // A node still loading its data set (a replica syncing, a master restarting) can't serve
+        // yet: keep reads off it for a while and send this request elsewhere, or later.
+        const replica = this.replicaPools.get(from);
+        if (replica !== undefined) {
+          replica.loadingUntil = Date.now() + LOADING_BACKOFF_MS;
+          this.dispatch(request);
+        } else {
+          this.parked.park(request, reply.toString('latin1', 1, reply.length - 2));
+        }
+        return true;
+      }
       if (startsWith(reply, TRYAGAIN) || startsWith(reply, CLUSTERDOWN)) {
         this.parked.park(request, reply.toString('latin1', 1, reply.length - 2));
         return true;
@@ -144,17 +185,45 @@ export class Router {
   }
 
   /** Counters and per-node health, for INFO and tests. */
-  describe(): { parked: ParkedRequests['stats']; parkedNow: number; nodes: { address: string; health: string; inFlight: number }[] } {
+  describe(): { parked: ParkedRequests['stats']; parkedNow: number; nodes: { address: string; role: string; health: string; inFlight: number }[] } {
     return {
       parked: this.parked.stats,
       parkedNow: this.parked.size,
-      nodes: [...this.pools.values()].map((pool) => ({ address: pool.address, health: pool.health(), inFlight: pool.inFlight })),
+      nodes: [
+        ...[...this.pools.values()].map((pool) => ({ address: pool.address, role: 'master', health: pool.health(), inFlight: pool.inFlight })),
+        ...[...this.replicaPools.values()].map((pool) => ({ address: pool.address, role: 'replica', health: pool.health(), inFlight: pool.inFlight })),
+      ],
     };
   }
 
   close(): void {
     this.parked.failAll('ERR slotgate is shutting down');
     for (const pool of this.pools.values()) pool.close();
+    for (const pool of this.replicaPools.values()) pool.close();
+  }
+
+  /** The replica pools of each slot's master, opening pools for replicas not seen before. */
+  private replicasOf(map: SlotMap): NodePool[][] {
+    const byMaster = new Map<string, NodePool[]>();
+    for (const master of map.masters) {
+      byMaster.set(master, (map.replicas.get(master) ?? []).map((address) => this.replicaPoolFor(address)));
+    }
+    const bySlot: NodePool[][] = new Array(SLOT_COUNT);
+    for (let slot = 0; slot < SLOT_COUNT; slot++) bySlot[slot] = byMaster.get(map.ownerOf(slot) ?? '') ?? [];
+    return bySlot;
+  }
+
+  private replicaPoolFor(address: string): NodePool {
+    let pool = this.replicaPools.get(address);
+    if (pool === undefined) {
+      pool = new NodePool(address, this.options.connectionsPerNode, {
+        connectTimeoutMs: this.options.connectTimeoutMs,
+        replica: true,
+        onConnectionLost: (lost, reason) => this.options.logger.warn({ node: lost, reason }, 'replica connection lost'),
+      });
+      this.replicaPools.set(address, pool);
+    }
+    return pool;
   }
 
   private poolFor(address: string): NodePool {
@@ -185,6 +254,9 @@ export class Router {
 }
 
 const TRYAGAIN = Buffer.from('-TRYAGAIN');
+const LOADING = Buffer.from('-LOADING');
+/** How long a replica that answered LOADING gets no reads. */
+const LOADING_BACKOFF_MS = 1000;
 const CLUSTERDOWN = Buffer.from('-CLUSTERDOWN');
 
 function startsWith(reply: Buffer, prefix: Buffer): boolean {

@@ -49,6 +49,7 @@ export class TransactionRequest implements RoutedRequest {
   readonly clientId: number;
   readonly readOnly: boolean;
   readonly replyCount: number;
+  readonly replicaRead = false;
   redirects = 0;
   parkedAt = 0;
   private readonly target: PendingRequest;

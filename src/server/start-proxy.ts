@@ -46,6 +46,7 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     connectTimeoutMs: settings.connectTimeoutMs,
     maxRedirects: settings.maxRedirects,
     retryBudgetMs: settings.retryBudgetMs,
+    readFrom: settings.readFrom,
     logger,
     requestRefresh: () => refresher.requestRefresh(),
   });
@@ -63,6 +64,7 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
     maxClientOutputBytes: settings.maxClientOutputBytes,
+    readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
     sessions,
     proxyInfo: () => {

@@ -4,10 +4,15 @@ import { ReplyScanner } from '../resp/reply-scanner.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import { writeBatch } from '../util/write-batch.ts';
-import type { ReplyTarget } from './reply-target.ts';
+import { encodeCommand } from '../resp/encode.ts';
+import { ignoreReply, type ReplyTarget } from './reply-target.ts';
+
+const READONLY = encodeCommand(['READONLY']);
 
 export interface BackendConnectionOptions {
   connectTimeoutMs: number;
+  /** Send READONLY first on every new connection: it is to a replica that is to serve reads. */
+  replica?: boolean;
   /** Called when an established connection drops or a connect attempt fails: the topology may have changed. */
   onConnectionLost(address: string, reason: string): void;
 }
@@ -64,13 +69,13 @@ export class BackendConnection implements Flushable {
   }
 
   /**
-   * up: connected, or never needed yet. down: connecting fails, so requests fail fast until the
+   * up: connected. idle: never needed yet. down: connecting fails, so requests fail fast until the
    * next attempt. suspect: the connection was lost or is being made, and the outcome is not known.
    */
-  get health(): 'up' | 'suspect' | 'down' {
+  get health(): 'up' | 'idle' | 'suspect' | 'down' {
     if (this.ready) return 'up';
     if (Date.now() < this.failFastUntil) return 'down';
-    return this.socket === null && this.retryDelayMs === 0 && this.lastError === '' ? 'up' : 'suspect';
+    return this.socket === null && this.retryDelayMs === 0 && this.lastError === '' ? 'idle' : 'suspect';
   }
 
   /**
@@ -115,6 +120,13 @@ export class BackendConnection implements Flushable {
 
   private open(): void {
     const socket = connect({ host: this.host, port: this.port, noDelay: true, keepAlive: true });
+    if (this.options.replica === true) {
+      // Ahead of everything queued: a replica refuses reads (MOVED) on a connection without it.
+      this.waiting.push(ignoreReply);
+      this.out.push(READONLY);
+      this.outBytes += READONLY.length;
+      this.unwritten++;
+    }
     this.socket = socket;
     this.ready = false;
     socket.setTimeout(this.options.connectTimeoutMs);

@@ -14,6 +14,9 @@ export class NodePool {
     for (let i = 0; i < size; i++) this.connections.push(new BackendConnection(address, options));
   }
 
+  /** Until when this node answered LOADING (a replica still syncing): no reads before then. */
+  loadingUntil = 0;
+
   connectionFor(clientId: number): BackendConnection {
     return this.connections[clientId % this.connections.length];
   }
@@ -25,15 +28,22 @@ export class NodePool {
     return total;
   }
 
-  /** The best of its connections' health: one working connection means the node is up. */
+  /**
+   * What its connections say: one working connection means up; otherwise one whose outcome is
+   * unknown means suspect; all refused means down. A pool none of whose connections was needed yet
+   * is presumed up.
+   */
   health(): 'up' | 'suspect' | 'down' {
-    let best: 'up' | 'suspect' | 'down' = 'down';
+    let suspect = false;
+    let down = false;
     for (const connection of this.connections) {
       const health = connection.health;
       if (health === 'up') return 'up';
-      if (health === 'suspect') best = 'suspect';
+      if (health === 'suspect') suspect = true;
+      else if (health === 'down') down = true;
     }
-    return best;
+    if (suspect) return 'suspect';
+    return down ? 'down' : 'up';
   }
 
   close(): void {

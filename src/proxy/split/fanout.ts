@@ -54,6 +54,7 @@ export class PartRequest implements RoutedRequest {
   readonly readOnly: boolean;
   parkedAt = 0;
   readonly replyCount = 1;
+  readonly replicaRead: boolean;
   private readonly fanout: Fanout;
   private readonly index: number;
 
@@ -64,6 +65,7 @@ export class PartRequest implements RoutedRequest {
     this.slot = slot;
     this.clientId = fanout.target.clientId;
     this.readOnly = fanout.readOnly;
+    this.replicaRead = fanout.target.replicaRead;
   }
 
   onReply(reply: Buffer, from: string): void {

@@ -14,7 +14,7 @@ export interface ProxyInfo {
   retryBudgetExpired: number;
   longestParkMs: number;
   /** Health of every node slotgate keeps connections to. */
-  nodes: { address: string; health: string; inFlight: number }[];
+  nodes: { address: string; role: string; health: string; inFlight: number }[];
 }
 
 /**
@@ -57,7 +57,7 @@ export function mergeInfo(parts: Buffer[], proxy: ProxyInfo): Buffer {
     `parked_requests_total:${proxy.parkedTotal}`,
     `retry_budget_expired_total:${proxy.retryBudgetExpired}`,
     `longest_park_ms:${proxy.longestParkMs}`,
-    ...proxy.nodes.map((node, i) => `node${i}:address=${node.address},health=${node.health},in_flight=${node.inFlight}`),
+    ...proxy.nodes.map((node, i) => `node${i}:address=${node.address},role=${node.role},health=${node.health},in_flight=${node.inFlight}`),
   ].join('\r\n');
   // Sections are separated by a blank line; the Proxy section goes first, so it is found at once.
   const body = [proxySection + '\r\n', ...out.map((section) => section.replace(/(\r\n)*$/, '\r\n'))].join('\r\n');

@@ -260,7 +260,7 @@ const proxy: ProxyInfo = {
   parkedTotal: 7,
   retryBudgetExpired: 0,
   longestParkMs: 1200,
-  nodes: [{ address: '127.0.0.1:7000', health: 'up', inFlight: 0 }],
+  nodes: [{ address: '127.0.0.1:7000', role: 'master', health: 'up', inFlight: 0 }],
 };
 
 /** An INFO reply as a master sends it: sections separated by a blank line, CR LF throughout. */
@@ -306,7 +306,7 @@ describe('mergeInfo', () => {
       'parked_requests_total:7',
       'retry_budget_expired_total:0',
       'longest_park_ms:1200',
-      'node0:address=127.0.0.1:7000,health=up,in_flight=0',
+      'node0:address=127.0.0.1:7000,role=master,health=up,in_flight=0',
     ]);
   });
 
