@@ -27,7 +27,8 @@ describe('parseCliArgs', () => {
 
   it('has a flag for every setting', () => {
     for (const spec of settingSpecs) {
-      const value = spec.key === 'seeds' ? 'h:1' : spec.key === 'logLevel' ? 'warn' : spec.key === 'bind' ? 'h' : '1';
+      const examples: Partial<Record<string, string>> = { seeds: 'h:1', logLevel: 'warn', bind: 'h', readFrom: 'replica' };
+      const value = examples[spec.key] ?? '1';
       expect(Object.keys(parseCliArgs([`--${spec.flag}`, value]).settings)).toEqual([spec.key]);
     }
     expect(settingSpecs.map((spec) => spec.key).sort()).toEqual(Object.keys(defaultSettings).sort());
