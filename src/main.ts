@@ -1,4 +1,5 @@
-import { constants } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { helpText, parseCliArgs } from './config/cli-args.ts';
 import { ConfigError } from './config/config-error.ts';
@@ -6,6 +7,7 @@ import { loadSettings } from './config/load-settings.ts';
 import type { Settings } from './config/settings.ts';
 import { createLogger } from './observability/logger.ts';
 import { startProxy, type RunningProxy } from './server/start-proxy.ts';
+import { startWorkers, WORKER_ENV, type WorkerPool } from './server/worker-pool.ts';
 import { SLOTGATE_VERSION } from './version.ts';
 
 /** How long close() may take to drain in-flight replies before we exit regardless. */
@@ -33,15 +35,32 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  let proxy: RunningProxy;
+  const workerIndex = process.env[WORKER_ENV];
+  const workers = workerCount(settings);
+  let proxy: RunningProxy | WorkerPool;
   try {
-    proxy = await startProxy(settings, logger);
+    if (workerIndex === undefined && workers > 1) {
+      proxy = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), logger);
+    } else {
+      proxy = await startProxy(settings, logger.child(workerIndex === undefined ? {} : { worker: Number(workerIndex) }), {
+        reusePort: workerIndex !== undefined,
+        workerIndex: Number(workerIndex ?? 0),
+        workerCount: workers,
+      });
+      process.send?.({ listening: proxy.port });
+    }
   } catch (err) {
     logger.fatal({ err, bind: settings.bind, port: settings.port, seeds: settings.seeds }, 'could not start');
     process.exit(1);
   }
   logger.info({ bind: settings.bind, port: proxy.port }, 'listening');
   stopOnSignals(proxy, logger);
+}
+
+/** settings.workers, with 0 meaning one per core; one when the port is 0 (workers must share a fixed port). */
+function workerCount(settings: Settings): number {
+  if (settings.port === 0) return 1;
+  return settings.workers === 0 ? availableParallelism() : settings.workers;
 }
 
 /**
@@ -70,7 +89,7 @@ function settingsOrExit(argv: string[]): Settings | undefined {
 }
 
 /** SIGINT/SIGTERM drain and stop the proxy; a later second signal exits without waiting. */
-function stopOnSignals(proxy: RunningProxy, logger: Logger): void {
+function stopOnSignals(proxy: { close(): Promise<void> }, logger: Logger): void {
   let first: { signal: NodeJS.Signals; at: number } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     const now = Date.now();
@@ -89,7 +108,7 @@ function stopOnSignals(proxy: RunningProxy, logger: Logger): void {
 }
 
 /** Exits 0 once close() has drained; 1 if it fails or takes longer than shutdownTimeoutMs. */
-async function stop(proxy: RunningProxy, logger: Logger, signal: NodeJS.Signals): Promise<void> {
+async function stop(proxy: { close(): Promise<void> }, logger: Logger, signal: NodeJS.Signals): Promise<void> {
   logger.info({ signal, timeoutMs: shutdownTimeoutMs }, 'shutting down; signal again to exit at once');
   setTimeout(() => {
     logger.error({ timeoutMs: shutdownTimeoutMs }, 'shutdown timed out; exiting anyway');

@@ -102,6 +102,12 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'choice', choices: ['master', 'replica', 'prefer-replica'] },
     description: 'Where reads go: master, replica (replicas only) or prefer-replica (a healthy replica, else the master).',
   },
+  workers: {
+    flag: 'workers',
+    valueName: 'n',
+    rule: { type: 'integer', min: 0, max: 1024 },
+    description: 'Proxy processes sharing the port, each with its own connections; 0 for one per core.',
+  },
   logLevel: {
     flag: 'log-level',
     valueName: 'level',

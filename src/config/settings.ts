@@ -42,6 +42,11 @@ export interface Settings {
    * not read its own writes at once.
    */
   readFrom: 'master' | 'replica' | 'prefer-replica';
+  /**
+   * Proxy processes sharing the port (SO_REUSEPORT), each with its own connections and slot map;
+   * 0 for one per core. Port 0 always runs one.
+   */
+  workers: number;
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
   logLevel: string;
 }
@@ -60,5 +65,6 @@ export const defaultSettings: Settings = {
   retryBudgetMs: 18000,
   topologyRefreshIntervalSeconds: 10,
   readFrom: 'master',
+  workers: 0,
   logLevel: 'info',
 };

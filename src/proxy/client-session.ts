@@ -55,6 +55,8 @@ const EMPTY_ARRAY = Buffer.from('*0\r\n');
  */
 export class ClientSession implements RequestSink, Flushable, LocalSession {
   readonly id: number;
+  /** Picks this client's connection to each node: consecutive in this process, whatever the ids. */
+  readonly affinity: number;
   readonly router: Router;
   name: Buffer | null = null;
   flushQueued = false;
@@ -95,9 +97,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     return this.context.serverVersion;
   }
 
-  constructor(socket: Socket, id: number, context: ProxyContext) {
+  constructor(socket: Socket, id: number, affinity: number, context: ProxyContext) {
     this.socket = socket;
     this.id = id;
+    this.affinity = affinity;
     this.context = context;
     this.router = context.router;
     this.parser = new RequestParser(this, context);

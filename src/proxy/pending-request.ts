@@ -10,7 +10,7 @@ import type { RoutedRequest } from './routed-request.ts';
  */
 export class PendingRequest implements RoutedRequest {
   readonly session: ClientSession;
-  readonly clientId: number;
+  readonly affinity: number;
   /** The request as sent to the backend (the client's own bytes, or re-encoded inline). */
   readonly frame: Buffer;
   /** Hash slot of its keys, or -1 when it has none. */
@@ -29,7 +29,7 @@ export class PendingRequest implements RoutedRequest {
   constructor(session: ClientSession, frame: Buffer, slot: number, readOnly: boolean) {
     this.session = session;
     this.readOnly = readOnly;
-    this.clientId = session.id;
+    this.affinity = session.affinity;
     this.frame = frame;
     this.slot = slot;
   }

@@ -6,8 +6,11 @@ export interface RoutedRequest extends ReplyTarget {
   readonly frame: Buffer;
   /** Hash slot of its keys, or -1 when it has none. */
   readonly slot: number;
-  /** The client it serves: picks that client's connection to each node, which keeps its order. */
-  readonly clientId: number;
+  /**
+   * Which of a node's connections (and replicas) serve it: the same for every request of one
+   * client, which keeps that client's commands to a node in order.
+   */
+  readonly affinity: number;
   /** MOVED/ASK redirects followed so far. */
   redirects: number;
   /**

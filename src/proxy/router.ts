@@ -88,7 +88,7 @@ export class Router {
       this.parked.park(request, 'CLUSTERDOWN Hash slot not served');
       return;
     }
-    pool.connectionFor(request.clientId).send(request.frame, request, request.replyCount);
+    pool.connectionFor(request.affinity).send(request.frame, request, request.replyCount);
   }
 
   /**
@@ -100,11 +100,11 @@ export class Router {
     const count = replicas === undefined ? 0 : replicas.length;
     const now = Date.now();
     for (let i = 0; i < count; i++) {
-      const replica = replicas[(request.clientId + i) % count];
+      const replica = replicas[(request.affinity + i) % count];
       // A suspect replica (connection lost, not yet retried) gets the read: that is how it is found
       // up again. One that refuses connections is 'down' until its backoff ends.
       if (replica.loadingUntil > now || replica.health() === 'down') continue;
-      replica.connectionFor(request.clientId).send(request.frame, request, request.replyCount);
+      replica.connectionFor(request.affinity).send(request.frame, request, request.replyCount);
       return true;
     }
     if (this.options.readFrom === 'prefer-replica') return false;
@@ -120,7 +120,7 @@ export class Router {
       return;
     }
     this.nextMaster = (this.nextMaster + 1) % masters.length;
-    masters[this.nextMaster].connectionFor(request.clientId).send(request.frame, request, request.replyCount);
+    masters[this.nextMaster].connectionFor(request.affinity).send(request.frame, request, request.replyCount);
   }
 
   /** How many masters there are now: cluster-wide commands send one request to each. */
@@ -170,7 +170,7 @@ export class Router {
     if (request.redirects >= this.options.maxRedirects) return false;
     request.redirects++;
     const pool = this.poolFor(redirect.address);
-    const connection = pool.connectionFor(request.clientId);
+    const connection = pool.connectionFor(request.affinity);
     if (redirect.ask) {
       // ASK is for this one request, during a migration: the map stays as it is.
       this.stats.ask++;

@@ -46,7 +46,7 @@ export class Transaction {
 export class TransactionRequest implements RoutedRequest {
   readonly frame: Buffer;
   readonly slot: number;
-  readonly clientId: number;
+  readonly affinity: number;
   readonly readOnly: boolean;
   readonly replyCount: number;
   readonly replicaRead = false;
@@ -66,7 +66,7 @@ export class TransactionRequest implements RoutedRequest {
     this.target = target;
     this.frame = transaction.frame();
     this.slot = transaction.slot;
-    this.clientId = target.clientId;
+    this.affinity = target.affinity;
     this.readOnly = transaction.readOnly;
     this.replyCount = transaction.frames.length + 2;
   }

@@ -23,7 +23,15 @@ export interface RunningProxy {
 const DRAIN_TIMEOUT_MS = 5000;
 
 /** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port. */
-export async function startProxy(settings: Settings, logger: Logger): Promise<RunningProxy> {
+export interface StartOptions {
+  /** Share the port with other slotgate processes (workers). */
+  reusePort?: boolean;
+  /** This worker's index and how many there are: client ids are index + 1, + count, … so they stay unique across workers. */
+  workerIndex?: number;
+  workerCount?: number;
+}
+
+export async function startProxy(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   // The refresher reports maps to the router, which needs the first map to exist.
   let routerRef: Router | null = null;
   const refresher = new TopologyRefresher({
@@ -88,11 +96,14 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
     },
   };
 
-  let nextClientId = 1;
+  const idStride = options.workerCount ?? 1;
+  let nextClientId = (options.workerIndex ?? 0) + 1;
+  let accepted = 0;
   const server = createServer({ noDelay: true }, (socket) => {
-    sessions.add(new ClientSession(socket, nextClientId++, context));
+    sessions.add(new ClientSession(socket, nextClientId, accepted++, context));
+    nextClientId += idStride;
   });
-  const port = await listen(server, settings.port, settings.bind);
+  const port = await listen(server, settings.port, settings.bind, options.reusePort === true);
   refresher.start();
 
   let closing: Promise<void> | null = null;
@@ -117,10 +128,10 @@ export async function startProxy(settings: Settings, logger: Logger): Promise<Ru
   return { port, stats: context.proxyInfo, close };
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: Server, port: number, host: string, reusePort: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host }, () => {
+    server.listen({ port, host, reusePort }, () => {
       server.off('error', reject);
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : port);

@@ -17,8 +17,8 @@ export class NodePool {
   /** Until when this node answered LOADING (a replica still syncing): no reads before then. */
   loadingUntil = 0;
 
-  connectionFor(clientId: number): BackendConnection {
-    return this.connections[clientId % this.connections.length];
+  connectionFor(affinity: number): BackendConnection {
+    return this.connections[affinity % this.connections.length];
   }
 
   /** Requests in flight over all connections. */

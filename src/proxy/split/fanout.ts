@@ -49,7 +49,7 @@ export class Fanout {
 export class PartRequest implements RoutedRequest {
   readonly frame: Buffer;
   readonly slot: number;
-  readonly clientId: number;
+  readonly affinity: number;
   redirects = 0;
   readonly readOnly: boolean;
   parkedAt = 0;
@@ -63,7 +63,7 @@ export class PartRequest implements RoutedRequest {
     this.index = index;
     this.frame = frame;
     this.slot = slot;
-    this.clientId = fanout.target.clientId;
+    this.affinity = fanout.target.affinity;
     this.readOnly = fanout.readOnly;
     this.replicaRead = fanout.target.replicaRead;
   }

@@ -49,6 +49,7 @@ export function mergeInfo(parts: Buffer[], proxy: ProxyInfo): Buffer {
     '# Proxy',
     'proxy:slotgate',
     `proxy_version:${proxy.version}`,
+    `process_id:${process.pid}`,
     `cluster_masters:${proxy.masters}`,
     `connected_clients:${proxy.clients}`,
     `redirects_moved:${proxy.redirectsMoved}`,

@@ -298,6 +298,7 @@ describe('mergeInfo', () => {
     expect(sectionsOf(reply).get('Proxy')).toEqual([
       'proxy:slotgate',
       'proxy_version:0.1.0',
+      `process_id:${process.pid}`,
       'cluster_masters:3',
       'connected_clients:2',
       'redirects_moved:5',
