@@ -2,6 +2,7 @@
 # Installs the Debian packages slotgate's demo and tests run against, when they are missing:
 #   scripts/install-debian-deps.sh demo    redis-server, redis-tools
 #   scripts/install-debian-deps.sh tests   the same, plus python3-redis (redis-py) and tmux
+#   scripts/install-debian-deps.sh bench   the same as demo, plus nutcracker (twemproxy, npm run bench's reference proxy)
 # As root it uses apt-get; otherwise it prints the command to run and fails if something is missing.
 # It runs as `npm test`'s pretest step and from `npm run demo`, so a fresh machine needs only npm.
 set -euo pipefail
@@ -23,6 +24,10 @@ if [ "$purpose" = tests ]; then
     missing+=(tmux)
     packages+=(tmux)
   fi
+fi
+if [ "$purpose" = bench ] && ! command -v nutcracker >/dev/null 2>&1; then
+  missing+=(nutcracker)
+  packages+=(nutcracker)
 fi
 [ "${#packages[@]}" -eq 0 ] && exit 0
 
@@ -50,3 +55,11 @@ elif command -v service >/dev/null 2>&1; then
   service redis-server stop >/dev/null 2>&1 || true
 fi
 if [ -s /run/redis/redis-server.pid ]; then kill "$(cat /run/redis/redis-server.pid)" 2>/dev/null || true; fi
+# Likewise the packaged nutcracker service (the bench starts its own, on ports of its choosing).
+if [ "$purpose" = bench ]; then
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl stop nutcracker.service 2>/dev/null || true
+  elif command -v service >/dev/null 2>&1; then
+    service nutcracker stop >/dev/null 2>&1 || true
+  fi
+fi

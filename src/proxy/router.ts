@@ -214,29 +214,27 @@ export class Router {
   }
 
   private replicaPoolFor(address: string): NodePool {
-    let pool = this.replicaPools.get(address);
-    if (pool === undefined) {
-      pool = new NodePool(address, this.options.connectionsPerNode, {
-        connectTimeoutMs: this.options.connectTimeoutMs,
-        replica: true,
-        onConnectionLost: (lost, reason) => this.options.logger.warn({ node: lost, reason }, 'replica connection lost'),
-      });
-      this.replicaPools.set(address, pool);
-    }
-    return pool;
+    return this.poolIn(this.replicaPools, address, true);
   }
 
   private poolFor(address: string): NodePool {
-    let pool = this.pools.get(address);
+    return this.poolIn(this.pools, address, false);
+  }
+
+  /** The pool for `address` in `pools`, opened on first use. */
+  private poolIn(pools: Map<string, NodePool>, address: string, replica: boolean): NodePool {
+    let pool = pools.get(address);
     if (pool === undefined) {
       pool = new NodePool(address, this.options.connectionsPerNode, {
         connectTimeoutMs: this.options.connectTimeoutMs,
+        replica,
         onConnectionLost: (lost, reason) => {
-          this.options.logger.warn({ node: lost, reason }, 'backend connection lost');
-          this.options.requestRefresh();
+          this.options.logger.warn({ node: lost, replica, reason }, 'backend connection lost');
+          // A lost master may mean a failover; a replica's loss changes no routing.
+          if (!replica) this.options.requestRefresh();
         },
       });
-      this.pools.set(address, pool);
+      pools.set(address, pool);
     }
     return pool;
   }
