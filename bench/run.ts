@@ -2,8 +2,8 @@
  * `npm run bench [-- options]` (see bench/options.ts, or --help): redis-benchmark's SET, GET, INCR,
  * LPUSH, MSET and an MGET of 10 keys at -P 1 and -P 16, against
  *   direct        a throwaway 3+3 Redis Cluster itself (redis-benchmark --cluster),
- *   slotgate      slotgate in front of it, one process,
- *   slotgate-all  slotgate with --workers 2 (all cores of this 2-core machine),
+ *   slotgate      slotgate in front of it, one process (--workers 1),
+ *   slotgate-all  slotgate with --workers 2 (all cores of this 2-core machine; --workers sets it),
  *   nutcracker    twemproxy in front of 3 standalone redis-servers, the reference proxy.
  *
  * For every round, depth and test the arms run one after another, so drift on the machine (other
@@ -19,7 +19,7 @@ import { startNutcrackerArm } from './arms/nutcracker.ts';
 import { startSlotgateArm } from './arms/slotgate.ts';
 import { ensureBenchTools } from './ensure-tools.ts';
 import { type BenchOptions, OptionsError, parseBenchOptions, type TestName, usage } from './options.ts';
-import { cpuSecondsBetween, cpuSnapshot, processTree } from './proc-cpu.ts';
+import { cpuSecondsBetween, cpuSnapshot, machineBusySeconds, processTree } from './proc-cpu.ts';
 import { loadArgs, runRedisBenchmark, testArgs } from './redis-benchmark.ts';
 import { loadAverage, report } from './report.ts';
 import { Results } from './samples.ts';
@@ -58,7 +58,7 @@ async function startArms(opts: BenchOptions, setup: Setup, notes: string[], nutc
   for (const name of opts.arms) {
     try {
       if (name === 'direct') setup.arms.push(directArm(cluster));
-      if (name === 'slotgate') setup.arms.push(await startSlotgateArm(name, cluster, undefined));
+      if (name === 'slotgate') setup.arms.push(await startSlotgateArm(name, cluster, 1));
       if (name === 'slotgate-all') setup.arms.push(await startSlotgateArm(name, cluster, opts.workers));
       if (name === 'nutcracker') {
         if (!nutcrackerInstalled) throw new Error('nutcracker is not installed (apt-get install nutcracker)');
@@ -95,10 +95,13 @@ async function warmUp(opts: BenchOptions, arms: Arm[], notes: string[]): Promise
         console.error(`warm-up: ${arm.name}: ${(error as Error).message}`);
       }
     }
-    const processes = processTree(arm.proxyPids());
-    if (arm.name === 'slotgate-all') {
-      const note = `slotgate-all ran as ${processes.length} process${processes.length === 1 ? '' : 'es'} (the primary and its descendants)`;
-      notes.push(processes.length > 1 ? note : `${note}: --workers ${opts.workers} made no extra processes`);
+    if (arm.name === 'slotgate' || arm.name === 'slotgate-all') {
+      const count = processTree(arm.proxyPids()).length;
+      if (count === 1) {
+        notes.push(`${arm.name} ran as 1 process${arm.name === 'slotgate-all' ? `: --workers ${opts.workers} made no extra processes` : ''}`);
+      } else {
+        notes.push(`${arm.name} ran as ${count} processes (a supervising primary and ${count - 1} workers; its CPU is summed over all ${count})`);
+      }
     }
   }
 }
@@ -131,6 +134,17 @@ async function measure(opts: BenchOptions, arms: Arm[], results: Results, notes:
   return opts.rounds;
 }
 
+/** How much of the machine the measured rounds had: what the bench's own processes used, and what others did. */
+function otherLoad(since: number, busySeconds: number, oursSeconds: number): string {
+  const wall = (Date.now() - since) / 1000;
+  const others = Math.max(0, busySeconds - oursSeconds);
+  return (
+    `measured rounds: ${wall.toFixed(0)} s wall; the machine's CPUs were busy ${busySeconds.toFixed(0)} CPU-s, of which the bench's own ` +
+    `processes (redis-benchmark, redis-servers, proxies, this script) ${oursSeconds.toFixed(0)} and other processes ${others.toFixed(0)} ` +
+    `(${((others / wall) * 100).toFixed(0)}% of one core on average)`
+  );
+}
+
 async function main(): Promise<void> {
   const opts = optionsOrExit();
   const startedAt = new Date();
@@ -156,7 +170,11 @@ async function main(): Promise<void> {
     await startArms(opts, setup, notes, tools.nutcracker);
     if (!setup.arms.some((arm) => arm.name !== 'direct')) throw new Error('no proxy arm started, so there is nothing to compare');
     await warmUp(opts, setup.arms, notes);
+    const busyBefore = machineBusySeconds();
+    const oursBefore = cpuSnapshot([process.pid]);
+    const measuredFrom = Date.now();
     const roundsDone = await measure(opts, setup.arms, results, notes, startedAt.getTime());
+    notes.push(otherLoad(measuredFrom, machineBusySeconds() - busyBefore, cpuSecondsBetween(oursBefore, cpuSnapshot([process.pid]))));
     const text = report({ startedAt, loadBefore, opts, arms: setup.arms, results, notes, roundsDone });
     console.log(`\n${text}`);
     if (!existsSync(opts.results)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRedisBenchmarkQuiet, requestsPerSecondByTest } from '../../../bench/parse-redis-benchmark.ts';
+import { parseRedisBenchmarkCsv, parseRedisBenchmarkQuiet, requestsPerSecondByTest } from '../../../bench/parse-redis-benchmark.ts';
 
 // Captured from redis-benchmark 7.0.15 --cluster -q -t set,get -P 16 (progress lines shortened).
 const clusterOutput =
@@ -45,5 +45,49 @@ describe('requestsPerSecondByTest', () => {
 
   it('names the tests that have no summary', () => {
     expect(() => requestsPerSecondByTest('SET: 1.00 requests per second\n', ['set', 'get'])).toThrow(/no result for get/);
+  });
+});
+
+// Captured from redis-benchmark 7.0.15 --cluster --csv (master ids shortened), and a custom command.
+const csvHeader = '"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"\n';
+const clusterCsv =
+  'Cluster has 3 master nodes:\n\nMaster 0: 6b6ffb9a 127.0.0.1:21212\nMaster 1: 1df3c800 127.0.0.1:21211\n\n' +
+  csvHeader +
+  '"SET","19685.04","0.237","0.032","0.215","0.479","0.711","5.175"\n' +
+  '"MSET (10 keys)","19607.84","0.403","0.024","0.351","0.807","1.271","7.999"\n';
+
+describe('parseRedisBenchmarkCsv', () => {
+  it('reads every row with its latency percentiles and skips the master list', () => {
+    expect(parseRedisBenchmarkCsv(clusterCsv)).toEqual([
+      { test: 'SET', requestsPerSecond: 19685.04, avgMs: 0.237, minMs: 0.032, p50Ms: 0.215, p95Ms: 0.479, p99Ms: 0.711, maxMs: 5.175 },
+      { test: 'MSET (10 keys)', requestsPerSecond: 19607.84, avgMs: 0.403, minMs: 0.024, p50Ms: 0.351, p95Ms: 0.807, p99Ms: 1.271, maxMs: 7.999 },
+    ]);
+  });
+
+  it('names a custom command by its command line, quotes and commas included', () => {
+    const output = csvHeader + '"MGET key:__rand_int__ key:__rand_int__","42553.19","0.130","0.032","0.119","0.191","0.359","0.663"\r\n' +
+      '"ECHO ""a,b""","1.00","1","1","2","3","4","5"\n';
+    const rows = parseRedisBenchmarkCsv(output);
+    expect(rows.map((row) => row.test)).toEqual(['MGET key:__rand_int__ key:__rand_int__', 'ECHO "a,b"']);
+    expect(rows[0]).toMatchObject({ requestsPerSecond: 42553.19, p50Ms: 0.119, p99Ms: 0.359 });
+    expect(rows[1]).toMatchObject({ p50Ms: 2, p95Ms: 3, p99Ms: 4 });
+  });
+
+  it('finds columns by the header, whatever their order', () => {
+    const output = '"test","p99_latency_ms","rps","p50_latency_ms","avg_latency_ms","min_latency_ms","p95_latency_ms","max_latency_ms"\n"GET","9","1000","2","3","1","8","10"\n';
+    expect(parseRedisBenchmarkCsv(output)[0]).toMatchObject({ test: 'GET', requestsPerSecond: 1000, p50Ms: 2, p99Ms: 9 });
+  });
+
+  it('ignores rows before a header and returns nothing without one', () => {
+    expect(parseRedisBenchmarkCsv('"SET","1.00","1","1","1","1","1","1"\n')).toEqual([]);
+    expect(parseRedisBenchmarkCsv('')).toEqual([]);
+  });
+
+  it('refuses the CSV of an old redis-benchmark that has no latency columns', () => {
+    expect(() => parseRedisBenchmarkCsv('"test","rps"\n"SET","1000.00"\n')).toThrow(/lacks avg_latency_ms.*p99_latency_ms/);
+  });
+
+  it('refuses a row whose numbers are not numbers', () => {
+    expect(() => parseRedisBenchmarkCsv(csvHeader + '"SET","-nan","1","1","1","1","1","1"\n')).toThrow(/rps of "SET" is not a number/);
   });
 });

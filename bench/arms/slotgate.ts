@@ -1,0 +1,83 @@
+/**
+ * Arms (b) and (c): slotgate in front of the cluster, as one process (--workers 1; its default is one
+ * per core) or with --workers N (a supervising primary and N processes sharing the port). Started
+ * here rather than with scripts/demo.ts's startSlotgate() because the bench adds --workers; the
+ * same command otherwise: node src/main.ts --bind --port --seeds.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RedisClusterHandle } from '../../test/helpers/redis-cluster.ts';
+import { processTree } from '../proc-cpu.ts';
+import { type Arm, freePort, HOST, tailOf, waitForPing } from './arm.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Starts slotgate with --workers <workers>. Rejects with its log's tail if it does not answer PING. */
+export async function startSlotgateArm(
+  name: 'slotgate' | 'slotgate-all',
+  cluster: RedisClusterHandle,
+  workers: number,
+): Promise<Arm> {
+  const port = await freePort();
+  const logFile = join(cluster.dir, `${name}.log`);
+  const flags = ['--bind', HOST, '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', String(workers)];
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [join(repoRoot, 'src/main.ts'), ...flags], { cwd: repoRoot, stdio: ['ignore', out, out] });
+  closeSync(out);
+  child.on('error', () => {}); // shows up as an early exit
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const tree = processTree([child.pid as number]).filter((pid) => pid !== child.pid);
+      if (!exited()) {
+        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await gone;
+        clearTimeout(timer);
+      }
+      // Workers that outlived their primary: ours, by the pids seen just before.
+      for (const pid of processTree(tree)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      process.removeListener('exit', killOnExit);
+    })();
+    return stopping;
+  };
+
+  const shown = `slotgate --bind ${HOST} --port <port> --seeds <the cluster's nodes> --workers ${workers}`;
+  try {
+    await waitForPing(port, exited, () => `${shown}: exit ${child.exitCode ?? child.signalCode}; its log:\n${tailOf(readLog(logFile))}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    name,
+    target: ['-h', HOST, '-p', String(port)],
+    targetPattern: `-h ${HOST} -p <${name}>`,
+    clusterMode: false,
+    proxyPids: () => [child.pid as number],
+    backendPids: () => cluster.nodes.map((node) => node.process.pid as number),
+    description: `\`${shown}\``,
+    stop,
+  };
+}

@@ -1,0 +1,163 @@
+/** The markdown the bench prints and appends to bench/RESULTS.md: the setup, then one table. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import type { Arm } from './arms/arm.ts';
+import type { ArmName, BenchOptions, TestName } from './options.ts';
+import { loadArgs, shortCommand, testArgs } from './redis-benchmark.ts';
+import type { Results, Summary } from './samples.ts';
+
+/** Tests that redis-benchmark --cluster can only run with all keys of a request under one hash tag. */
+const TAGGED_IN_CLUSTER_MODE: readonly TestName[] = ['mset', 'mget'];
+
+const TEST_LABELS: Record<TestName, string> = {
+  set: 'SET',
+  get: 'GET',
+  incr: 'INCR',
+  lpush: 'LPUSH',
+  mset: 'MSET (10 keys)',
+  mget: 'MGET (10 keys)',
+};
+
+function version(command: string, args: string[], pattern: RegExp): string {
+  const run = spawnSync(command, args, { encoding: 'utf8' });
+  if (run.error) return 'not installed';
+  return pattern.exec(`${run.stdout}${run.stderr}`)?.[1] ?? 'unknown';
+}
+
+export function loadAverage(): string {
+  return loadavg()
+    .map((load) => load.toFixed(2))
+    .join(', ');
+}
+
+/** nproc, CPU model, memory, and the versions of everything the bench runs. */
+export function machineDescription(): string {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown CPU';
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  const memKb = Number(/^MemTotal:\s*(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  return [
+    `nproc ${nproc}, ${model}, ${(memKb / 1024 / 1024).toFixed(1)} GiB, Linux ${kernel}`,
+    `node ${process.version}`,
+    `redis-server ${version('redis-server', ['--version'], /v=(\S+)/)}`,
+    `redis-benchmark ${version('redis-benchmark', ['--version'], /redis-benchmark (\S+)/)}`,
+    `nutcracker ${version('nutcracker', ['-V'], /nutcracker-(\S+)/)}`,
+  ].join('; ');
+}
+
+/** How the bench itself was started, as the user would type it. */
+export function benchInvocation(): string {
+  const args = process.argv.slice(2).join(' ');
+  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
+  return `node bench/run.ts${args ? ` ${args}` : ''}`;
+}
+
+function integer(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined ? 'n/a' : value.toFixed(digits);
+}
+
+/** The redis-benchmark command lines, as patterns: one per arm for the built-in tests, one for MGET. */
+export function invocationPatterns(opts: BenchOptions, arms: Arm[]): string[] {
+  const depths = opts.pipelines.length > 1 ? `{${opts.pipelines.join(',')}}` : String(opts.pipelines[0]);
+  const load = loadArgs(opts, opts.requests, depths).join(' ');
+  const builtIn = opts.tests.filter((test) => test !== 'mget');
+  const lines: string[] = [];
+  for (const arm of arms) {
+    const forms: string[] = [];
+    if (builtIn.length > 0) forms.push(`\`redis-benchmark ${arm.targetPattern} ${load} -t ${builtIn.length === 1 ? builtIn[0] : `{${builtIn.join(',')}}`}\``);
+    if (opts.tests.includes('mget')) forms.push(`\`redis-benchmark ${arm.targetPattern} ${load} ${shortCommand(testArgs('mget', arm.clusterMode))}\``);
+    lines.push(`${arm.name}: ${forms.join(' and ')}`);
+  }
+  return lines;
+}
+
+function row(pipeline: number, test: TestName, arm: ArmName, summary: Summary | undefined, direct: Summary | undefined, errors: string[], directTagged: boolean): string {
+  const mark = directTagged ? '†' : '';
+  const label = `${TEST_LABELS[test]}`;
+  if (!summary) return `| ${pipeline} | ${label} | ${arm} | failed${errors.length > 0 ? ` (${errors.length})` : ''} | | | | | |`;
+  const partial = summary.failed > 0 ? ` (${summary.rounds} of ${summary.rounds + summary.failed} rounds)` : '';
+  const rps = `${integer(summary.requestsPerSecond)}${arm === 'direct' ? mark : ''}${partial}`;
+  const ratio = arm === 'direct' ? '1.00' : direct ? `${(summary.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}${mark}` : 'n/a';
+  const proxyCpu = arm === 'direct' ? '–' : fixed(summary.proxyCpuPerMillion, 1);
+  return `| ${pipeline} | ${label} | ${arm} | ${rps} | ${ratio} | ${fixed(summary.p50Ms, 3)} | ${fixed(summary.p99Ms, 3)} | ${proxyCpu} | ${fixed(summary.backendCpuPerMillion, 1)} |`;
+}
+
+export function resultsTable(opts: BenchOptions, arms: ArmName[], results: Results): string {
+  const lines = [
+    '| -P | test | arm | req/s | ÷ direct | p50 ms | p99 ms | proxy CPU s / M req | backends CPU s / M req |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const pipeline of opts.pipelines) {
+    for (const test of opts.tests) {
+      const direct = arms.includes('direct') ? results.summary('direct', pipeline, test) : undefined;
+      const tagged = TAGGED_IN_CLUSTER_MODE.includes(test) && direct !== undefined;
+      for (const arm of arms) {
+        lines.push(row(pipeline, test, arm, results.summary(arm, pipeline, test), direct, results.errors(arm, pipeline, test), tagged));
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Failures, each distinct message once with where it happened. */
+export function failureNotes(opts: BenchOptions, arms: ArmName[], results: Results): string[] {
+  const where = new Map<string, string[]>();
+  for (const arm of arms) {
+    for (const pipeline of opts.pipelines) {
+      for (const test of opts.tests) {
+        for (const error of results.errors(arm, pipeline, test)) {
+          const message = error.replace(/\s+/g, ' ').slice(0, 300);
+          where.set(message, [...(where.get(message) ?? []), `${arm} -P ${pipeline} ${test}`]);
+        }
+      }
+    }
+  }
+  return [...where].map(([message, places]) => `failed (${places.length}×: ${[...new Set(places)].join(', ')}): ${message}`);
+}
+
+export interface ReportInput {
+  startedAt: Date;
+  loadBefore: string;
+  opts: BenchOptions;
+  arms: Arm[];
+  results: Results;
+  /** Lines about the run: arms that did not start, the budget running out, process counts. */
+  notes: string[];
+  roundsDone: number;
+}
+
+export function report(input: ReportInput): string {
+  const { opts, arms, results } = input;
+  const names = arms.map((arm) => arm.name);
+  const hasDirect = names.includes('direct');
+  const taggedTests = opts.tests.filter((test) => TAGGED_IN_CLUSTER_MODE.includes(test));
+  return [
+    `## ${input.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}: ${names.join(', ')}`,
+    '',
+    `- machine: ${machineDescription()}`,
+    `- load average before ${input.loadBefore}, after ${loadAverage()} (redis-benchmark, every redis-server and the proxies share these cores)`,
+    `- command: \`${benchInvocation()}\``,
+    `- ${input.roundsDone} of ${opts.rounds} rounds; in each, for every depth and test, the arms run one after another (${names.join(', ')}); medians over the rounds`,
+    '- redis-benchmark invocations (one test per run; the proxy and backend CPU is read from /proc around each run):',
+    ...invocationPatterns(opts, arms).map((line) => `  - ${line}`),
+    '- arms:',
+    ...arms.map((arm) => `  - ${arm.name}: ${arm.description}`),
+    '- CPU columns: utime+stime from /proc/<pid>/stat per million requests (an MSET or MGET of 10 keys is one request); proxy = its process and all descendants; backends = every redis-server behind the arm (the cluster arms: 3 masters and their 3 replicas, which receive the writes; nutcracker: 3 standalone servers)',
+    ...(hasDirect && taggedTests.length > 0
+      ? [
+          `- † direct ${taggedTests.map((test) => TEST_LABELS[test]).join(' and ')}: redis-benchmark --cluster cannot send a request whose keys are in different slots, so there every key of a request carries the same {tag} (one slot, one node, no split); the proxies get keys spread over the whole keyspace and split each request over the backends. The ratio compares unlike work.`,
+        ]
+      : []),
+    ...input.notes.map((note) => `- ${note}`),
+    ...failureNotes(opts, names, results).map((note) => `- ${note}`),
+    '',
+    resultsTable(opts, names, results),
+    '',
+  ].join('\n');
+}

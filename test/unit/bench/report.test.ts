@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { Arm } from '../../../bench/arms/arm.ts';
+import { parseBenchOptions } from '../../../bench/options.ts';
+import { loadArgs, shortCommand, testArgs } from '../../../bench/redis-benchmark.ts';
+import { failureNotes, invocationPatterns, resultsTable } from '../../../bench/report.ts';
+import { median, Results } from '../../../bench/samples.ts';
+
+const opts = { ...parseBenchOptions(['--tests', 'set,mget', '--pipelines', '16', '--requests', '1000'])!, results: '/dev/null' };
+
+const sample = (rps: number, proxyCpuSeconds: number | undefined, backendCpuSeconds = 0.01) => ({
+  requestsPerSecond: rps,
+  p50Ms: rps / 1e5,
+  p99Ms: rps / 1e4,
+  proxyCpuSeconds,
+  backendCpuSeconds,
+  requests: 1000,
+});
+
+const arm = (name: Arm['name'], target: string, clusterMode = false): Arm => ({
+  name,
+  target: [],
+  targetPattern: target,
+  clusterMode,
+  proxyPids: () => [],
+  backendPids: () => [],
+  description: name,
+  stop: async () => {},
+});
+
+describe('redis-benchmark arguments', () => {
+  it('select a built-in test with -t and run MGET of 10 keys as a custom command, hash-tagged in cluster mode', () => {
+    expect(testArgs('mset', true)).toEqual(['-t', 'mset']);
+    expect(testArgs('mget', false)).toEqual(['MGET', ...Array(10).fill('key:__rand_int__')]);
+    expect(testArgs('mget', true)).toEqual(['MGET', ...Array(10).fill('key:{tag}:__rand_int__')]);
+    expect(shortCommand(testArgs('mget', true))).toBe('MGET key:{tag}:__rand_int__ ×10');
+  });
+
+  it('ask for CSV output and leave -r out for a keyspace of 0', () => {
+    expect(loadArgs({ clients: 50, keyspace: 100000 }, 1000, 16)).toEqual(['-c', '50', '-n', '1000', '-r', '100000', '-P', '16', '--csv']);
+    expect(loadArgs({ clients: 5, keyspace: 0 }, 10, 1)).toEqual(['-c', '5', '-n', '10', '-P', '1', '--csv']);
+  });
+});
+
+describe('Results', () => {
+  it('takes medians per cell and CPU per million requests', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    const results = new Results();
+    results.add('slotgate', 16, 'set', sample(100, 0.02));
+    results.add('slotgate', 16, 'set', sample(300, 0.04));
+    results.add('slotgate', 16, 'set', sample(200, 0.03));
+    results.fail('slotgate', 16, 'set', 'boom');
+    expect(results.summary('slotgate', 16, 'set')).toEqual({
+      rounds: 3,
+      failed: 1,
+      requestsPerSecond: 200,
+      p50Ms: 0.002,
+      p99Ms: 0.02,
+      proxyCpuPerMillion: 30,
+      backendCpuPerMillion: 10,
+    });
+    expect(results.summary('direct', 16, 'set')).toBeUndefined();
+  });
+});
+
+describe('the report', () => {
+  const results = new Results();
+  results.add('direct', 16, 'set', sample(400_000, undefined));
+  results.add('slotgate', 16, 'set', sample(200_000, 0.005));
+  results.add('direct', 16, 'mget', sample(100_000, undefined));
+  results.fail('slotgate', 16, 'mget', 'redis-benchmark MGET: exit 1: Error from server: ERR x');
+
+  it('has a row per depth, test and arm, with ratios to direct and † on the hash-tagged multi-key tests', () => {
+    const table = resultsTable(opts, ['direct', 'slotgate'], results).split('\n');
+    expect(table).toHaveLength(6);
+    expect(table[2]).toBe('| 16 | SET | direct | 400,000 | 1.00 | 4.000 | 40.000 | – | 10.0 |');
+    expect(table[3]).toBe('| 16 | SET | slotgate | 200,000 | 0.50 | 2.000 | 20.000 | 5.0 | 10.0 |');
+    expect(table[4]).toMatch(/^\| 16 \| MGET \(10 keys\) \| direct \| 100,000† \| 1.00 \|/);
+    expect(table[5]).toBe('| 16 | MGET (10 keys) | slotgate | failed (1) | | | | | |');
+  });
+
+  it('lists each failure with where it happened', () => {
+    expect(failureNotes(opts, ['direct', 'slotgate'], results)).toEqual([
+      'failed (1×: slotgate -P 16 mget): redis-benchmark MGET: exit 1: Error from server: ERR x',
+    ]);
+  });
+
+  it('shows every redis-benchmark command line pattern', () => {
+    expect(invocationPatterns(opts, [arm('direct', '--cluster -p <a master>', true), arm('nutcracker', '-p <nutcracker>')])).toEqual([
+      'direct: `redis-benchmark --cluster -p <a master> -c 50 -n 1000 -r 100000 -P 16 --csv -t set` and `redis-benchmark --cluster -p <a master> -c 50 -n 1000 -r 100000 -P 16 --csv MGET key:{tag}:__rand_int__ ×10`',
+      'nutcracker: `redis-benchmark -p <nutcracker> -c 50 -n 1000 -r 100000 -P 16 --csv -t set` and `redis-benchmark -p <nutcracker> -c 50 -n 1000 -r 100000 -P 16 --csv MGET key:__rand_int__ ×10`',
+    ]);
+  });
+});
