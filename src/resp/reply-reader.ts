@@ -3,7 +3,9 @@ import { ReplyScanner } from './reply-scanner.ts';
 /**
  * Small readers for the replies slotgate must look inside to merge them (parts of a split MGET,
  * integers to sum, SCAN pages). Elements stay as their raw bytes, so a merged reply is made of the
- * nodes' own bytes, never re-encoded values.
+ * nodes' own bytes, never re-encoded values. redis-parser (used by the tests' raw client) decodes
+ * into values, which would then have to be encoded again; it is also slower on small replies and
+ * on bulks split across reads (bench/MICRO.md), so the data path uses these and the scanner.
  */
 
 /** True for an error reply (simple or blob). */

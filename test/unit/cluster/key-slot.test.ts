@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import calculateSlot from 'cluster-key-slot';
 import { keySlot } from '../../../src/cluster/key-slot.ts';
 
 function slotOf(key: string | Buffer): number {
@@ -24,10 +25,21 @@ describe('keySlot', () => {
     expect(slotOf('foo{{bar}}zap')).toBe(slotOf('{bar'));
   });
 
-  it('hashes the whole key when the tag is empty or unclosed', () => {
-    expect(slotOf('foo{}{bar}')).not.toBe(slotOf('bar'));
-    expect(slotOf('foo{}{bar}')).toBe(slotOf(Buffer.from('foo{}{bar}')));
+  it('hashes the whole key when the first tag is empty or unclosed, as Redis does', () => {
+    // Slots from CLUSTER KEYSLOT on Redis 7.0.15. cluster-key-slot gets the empty-tag ones wrong:
+    // it keeps looking for a tag after "{}".
+    expect(slotOf('{}abc}')).toBe(4588);
+    expect(slotOf('a{}b{c}')).toBe(7353);
+    expect(slotOf('{}{x}')).toBe(3257);
     expect(slotOf('foo{bar')).not.toBe(slotOf('bar'));
+  });
+
+  it('agrees with cluster-key-slot wherever that follows Redis', () => {
+    for (let i = 0; i < 2000; i++) {
+      const key = `key:${i * 7919}:{tag${i % 17}}` + (i % 3 === 0 ? '' : `:${i}`);
+      expect(slotOf(key)).toBe(calculateSlot(key));
+      expect(slotOf(`plain:${i}`)).toBe(calculateSlot(`plain:${i}`));
+    }
   });
 
   it('hashes binary keys byte for byte', () => {
