@@ -59,7 +59,7 @@ export const defaultSettings: Settings = {
   maxRedirects: 5,
   protoMaxBulkLen: 512 * 1024 * 1024,
   maxMultibulkLength: 1024 * 1024,
-  maxPendingPerClient: 4096,
+  maxPendingPerClient: 1024,
   maxClientOutputBytes: 256 * 1024 * 1024,
   connectTimeoutMs: 2000,
   retryBudgetMs: 18000,

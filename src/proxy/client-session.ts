@@ -403,9 +403,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.enqueue(EMPTY, -1, true).reply = reply;
   }
 
+  /** Stops reading, and stops parsing what was already read: the limits hold to the request. */
   private pauseReading(): void {
     if (this.readingPaused) return;
     this.readingPaused = true;
+    this.parser.pause();
     this.socket.pause();
   }
 
@@ -414,6 +416,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     if (this.pending > this.context.maxPendingPerClient / 2) return;
     this.readingPaused = false;
     this.socket.resume();
+    this.parser.resume();
   }
 
   private onClose(): void {

@@ -65,6 +65,9 @@ export class RequestParser {
   /** The number read by the last readCountLine. */
   private lineValue = 0;
   private failed = false;
+  /** Set by pause(): no new request is started until resume(); what is left waits in the carry buffer. */
+  private paused = false;
+  private parsing = false;
 
   constructor(sink: RequestSink, limits: RequestLimits) {
     this.sink = sink;
@@ -75,14 +78,40 @@ export class RequestParser {
     if (this.failed || chunk.length === 0) return;
     if (this.carrying) {
       this.append(chunk);
-      if (this.end < this.need) return;
+      if (this.paused || this.end < this.need) return;
     } else {
       this.buffer = chunk;
       this.end = chunk.length;
       this.pos = 0;
       this.frameStart = 0;
+      this.need = 0;
     }
-    this.parse();
+    this.run();
+  }
+
+  /**
+   * Stops handing out requests after the current one, even within a read already received: the
+   * session uses it to hold a client to its in-flight limit exactly. The rest of the read waits.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    // Called from inside onRequest, the running loop just carries on.
+    if (this.parsing || this.failed || !this.carrying || this.end < this.need) return;
+    this.run();
+  }
+
+  private run(): void {
+    this.parsing = true;
+    try {
+      this.parse();
+    } finally {
+      this.parsing = false;
+    }
     if (this.failed) return;
     if (this.state === START && this.pos === this.end) {
       this.dropCarry();
@@ -97,6 +126,10 @@ export class RequestParser {
     while (this.pos < end) {
       if (this.state === START) {
         this.frameStart = this.pos;
+        if (this.paused) {
+          this.need = this.pos;
+          return;
+        }
         if (buffer[this.pos] === 42 /* '*' */) {
           if (!this.parseMultibulkHeader()) return;
         } else {

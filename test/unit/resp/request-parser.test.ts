@@ -147,4 +147,27 @@ describe('RequestParser', () => {
     parser.feed(Buffer.alloc(70 * 1024, 'a'));
     expect(errors).toEqual(['Protocol error: too big inline request']);
   });
+
+  it('hands out nothing while paused, even from a read already received, and resumes where it stopped', () => {
+    const requests: string[] = [];
+    let parser!: RequestParser;
+    const sink: RequestSink = {
+      onRequest(view) {
+        requests.push(view.argString(1));
+        if (requests.length % 2 === 0) parser.pause();
+      },
+      onProtocolError() {},
+    };
+    parser = new RequestParser(sink, { protoMaxBulkLen: 1024, maxMultibulkLength: 16 });
+    parser.feed(Buffer.from(multibulk('GET', 'a') + multibulk('GET', 'b') + multibulk('GET', 'c') + multibulk('GET', 'd') + 'GET e\r\n'));
+    expect(requests).toEqual(['a', 'b']);
+    parser.feed(Buffer.from(multibulk('GET', 'f').slice(0, 9)));
+    expect(requests).toEqual(['a', 'b']);
+    parser.resume();
+    expect(requests).toEqual(['a', 'b', 'c', 'd']);
+    parser.feed(Buffer.from(multibulk('GET', 'f').slice(9)));
+    expect(requests).toEqual(['a', 'b', 'c', 'd']);
+    parser.resume();
+    expect(requests).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  });
 });
