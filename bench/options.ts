@@ -27,6 +27,7 @@ export interface BenchOptions {
 
 export const usage = `usage: node bench/run.ts [options]      (npm run bench -- [options])
   --requests N      requests per test per run (redis-benchmark -n)           default 50000
+                    (small N under-measures the direct arm: redis-benchmark --cluster takes ~0.25 s to get going)
   --rounds R        rounds; each runs every arm once per test and depth     default 3
   --arms LIST       of direct,slotgate,slotgate-all,nutcracker               default all four
   --tests LIST      of set,get,incr,lpush,mset,mget                          default all six
