@@ -40,6 +40,15 @@ export interface ProxyContext {
   onSessionClosed(session: ClientSession): void;
 }
 
+/**
+ * Scratch space for routing one request: the indexes of its keys and, when it has several, their
+ * slots. Shared by every session of the process (10,000 idle clients should not each hold their
+ * own), which is safe because a request is routed start to end before the next is looked at: a
+ * parser resumed from inside routing does not start a new request (RequestParser.resume).
+ */
+const scratchKeys = new KeyIndexes();
+let scratchSlots = new Int32Array(64);
+
 const CROSSSLOT = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
 const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 const EMPTY = Buffer.alloc(0);
@@ -69,9 +78,6 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   private readonly socket: Socket;
   private readonly context: ProxyContext;
   private readonly parser: RequestParser;
-  private readonly keys = new KeyIndexes();
-  /** Slot of each key of the request being routed, when it has several. */
-  private slots = new Int32Array(16);
 
   /** Requests in order; replies leave from the head once complete. */
   private head: PendingRequest | null = null;
@@ -245,7 +251,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   }
 
   private routeByKeys(spec: CommandSpec, view: RequestView): void {
-    const keys = this.keys;
+    const keys = scratchKeys;
     keys.reset();
     const complete = findKeys(spec, view, keys);
     if (keys.count === 0) {
@@ -270,7 +276,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       // MSET's arity (-3) lets "MSET k1 v1 k2" through; a node would refuse it, so must we before
       // splitting reads a value that is not there.
       else if (indexes[keys.count - 1] + rule.span > view.argc) this.replyLocal(wrongArity(spec.name));
-      else splitBySlot(this.enqueueKeyed(EMPTY, -1, spec), view, keys, this.slots, rule, this.router);
+      else splitBySlot(this.enqueueKeyed(EMPTY, -1, spec), view, keys, scratchSlots, rule, this.router);
       return;
     }
     this.router.dispatch(this.enqueueKeyed(view.frame, slot, spec));
@@ -304,7 +310,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
    */
   private queueInTransaction(transaction: Transaction, spec: CommandSpec, view: RequestView, kind: PolicyKind): void {
     if (kind === Policy.byKeys) {
-      const keys = this.keys;
+      const keys = scratchKeys;
       keys.reset();
       if (!findKeys(spec, view, keys)) {
         this.refuse(encodeError(`ERR slotgate: cannot tell which keys this '${spec.name}' request uses`));
@@ -340,13 +346,13 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   }
 
   /**
-   * True when every key hashes to `first`. Otherwise leaves each key's slot in `this.slots`, for
+   * True when every key hashes to `first`. Otherwise leaves each key's slot in `scratchSlots`, for
    * the split that follows.
    */
   private sameSlot(view: RequestView, keys: KeyIndexes, first: number): boolean {
     const count = keys.count;
-    if (this.slots.length < count) this.slots = new Int32Array(Math.max(count, this.slots.length * 2));
-    const slots = this.slots;
+    if (scratchSlots.length < count) scratchSlots = new Int32Array(Math.max(count, scratchSlots.length * 2));
+    const slots = scratchSlots;
     const indexes = keys.indexes;
     slots[0] = first;
     let same = true;

@@ -43,6 +43,9 @@ export class ParkedRequests {
       request.complete(encodeError(`CLUSTERDOWN slotgate: no node could serve this within ${this.budgetMs} ms (${reason})`));
       return;
     }
+    // A fresh allowance of redirects for each try: a slot half migrated answers ASK then TRYAGAIN
+    // on every try until the move completes, and only the budget should end that.
+    request.redirects = 0;
     this.waiting.push(request);
     this.onPark();
     this.timer ??= setTimeout(() => this.retryNow(), RETRY_INTERVAL_MS);
