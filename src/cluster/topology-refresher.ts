@@ -46,32 +46,51 @@ export class TopologyRefresher {
   }
 
   /**
-   * Asks every known node for its slot map at once and takes the one a majority of those that
-   * answered agree on (see chooseSlotMap). Throws when no node answers, with each node's error so
-   * start-up can say what is wrong, or when the answers have no majority.
+   * Asks every known node for its slot map at once and takes the one a majority agrees on (see
+   * chooseSlotMap): as soon as more than half of all the nodes asked agree, without waiting for the
+   * rest (a frozen node would hold every refresh up for the whole timeout); otherwise once all have
+   * answered or failed, a majority of those that answered. Throws when no node answers, with each
+   * node's error so start-up can say what is wrong, or when the answers have no majority.
    */
-  async fetch(): Promise<{ map: SlotMap; from: string }> {
+  fetch(): Promise<{ map: SlotMap; from: string }> {
     const addresses = [...this.knownNodes];
-    const results = await Promise.allSettled(
-      addresses.map((address) =>
-        this.connections.ask(address, async (redis) => {
-          const ranges = await fetchSlotRanges(redis, splitAddress(address).host);
-          if (ranges.length === 0) throw new Error('CLUSTER SLOTS returned no slots');
-          return SlotMap.fromRanges(ranges);
-        }),
-      ),
-    );
     const answers: NodeAnswer[] = [];
     const errors: string[] = [];
-    results.forEach((result, i) => {
-      if (result.status === 'fulfilled') answers.push({ address: addresses[i], map: result.value });
-      else errors.push(`${addresses[i]}: ${(result.reason as Error).message}`);
+    return new Promise((resolve, reject) => {
+      let settled = 0;
+      let done = false;
+      const decide = (final: boolean): void => {
+        if (done) return;
+        const chosen = chooseSlotMap(answers);
+        if (chosen !== null && (final || chosen.voters.length * 2 > addresses.length)) {
+          done = true;
+          this.learnNodes(chosen.map);
+          resolve({ map: chosen.map, from: chosen.voters[0] });
+        } else if (final) {
+          done = true;
+          reject(
+            new Error(
+              answers.length === 0
+                ? `no cluster node answered CLUSTER SLOTS (${errors.join('; ')})`
+                : `the ${answers.length} nodes that answered disagree on the slot map; keeping the current one`,
+            ),
+          );
+        }
+      };
+      for (const address of addresses) {
+        this.connections
+          .ask(address, async (redis) => {
+            const ranges = await fetchSlotRanges(redis, splitAddress(address).host);
+            if (ranges.length === 0) throw new Error('CLUSTER SLOTS returned no slots');
+            return SlotMap.fromRanges(ranges);
+          })
+          .then(
+            (map) => answers.push({ address, map }),
+            (error: Error) => errors.push(`${address}: ${error.message}`),
+          )
+          .then(() => decide(++settled === addresses.length));
+      }
     });
-    if (answers.length === 0) throw new Error(`no cluster node answered CLUSTER SLOTS (${errors.join('; ')})`);
-    const chosen = chooseSlotMap(answers);
-    if (chosen === null) throw new Error(`the ${answers.length} nodes that answered disagree on the slot map; keeping the current one`);
-    this.learnNodes(chosen.map);
-    return { map: chosen.map, from: chosen.voters[0] };
   }
 
   /** Starts the periodic refresh. */

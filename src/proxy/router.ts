@@ -45,6 +45,8 @@ export class Router {
   private masterSlots: number[] = [];
   private nextMaster = 0;
   private readonly parked: ParkedRequests;
+  /** Pools of nodes that lost their slots while requests were in flight on them, and their close timers. */
+  private readonly retiring = new Map<string, NodeJS.Timeout>();
   /** Redirects followed since start, for INFO and tests. */
   readonly stats = { moved: 0, ask: 0 };
 
@@ -197,6 +199,7 @@ export class Router {
   }
 
   close(): void {
+    for (const timer of this.retiring.values()) clearTimeout(timer);
     this.parked.failAll('ERR slotgate is shutting down');
     for (const pool of this.pools.values()) pool.close();
     for (const pool of this.replicaPools.values()) pool.close();
@@ -239,18 +242,39 @@ export class Router {
     return pool;
   }
 
-  /** Closes pools of nodes that serve no slot any more, once nothing is in flight on them. */
+  /**
+   * Closes the pools of nodes that serve no slot any more: at once when nothing is in flight on
+   * them, otherwise after RETIRE_GRACE_MS, so replies on their way can still arrive but a node that
+   * froze (and was failed over by the cluster) can't hold requests forever. Its reads are then
+   * retried on the new owner; its writes are reported as in doubt.
+   */
   private closeUnused(map: SlotMap): void {
     for (const [address, pool] of this.pools) {
-      if (map.masters.includes(address)) continue;
-      if (pool.inFlight > 0) continue; // the next map change tries again
-      pool.close();
-      this.pools.delete(address);
-      this.options.logger.info({ node: address }, 'closed connections to a node that serves no slots');
+      if (map.masters.includes(address) || this.retiring.has(address)) continue;
+      if (pool.inFlight === 0) {
+        this.closePool(address, pool);
+        continue;
+      }
+      const timer = setTimeout(() => {
+        this.retiring.delete(address);
+        // Back in the map meanwhile (a failback): keep it.
+        if (this.poolBySlot.includes(pool)) return;
+        this.closePool(address, pool);
+      }, RETIRE_GRACE_MS);
+      timer.unref();
+      this.retiring.set(address, timer);
     }
+  }
+
+  private closePool(address: string, pool: NodePool): void {
+    pool.close();
+    this.pools.delete(address);
+    this.options.logger.info({ node: address }, 'closed connections to a node that serves no slots');
   }
 }
 
+/** How long a node that lost its slots may keep requests in flight before its connections are closed. */
+const RETIRE_GRACE_MS = 1000;
 const TRYAGAIN = Buffer.from('-TRYAGAIN');
 const LOADING = Buffer.from('-LOADING');
 /** How long a replica that answered LOADING gets no reads. */
