@@ -208,7 +208,14 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     if (this.closed || request !== this.head) return;
     let head: PendingRequest | null = request;
     while (head !== null && head.reply !== null) {
-      if (!head.silent) {
+      if (head.silent) {
+        // CLIENT REPLY OFF/SKIP: carried out, not answered.
+      } else if (head.pieces !== null) {
+        for (const piece of head.pieces) {
+          this.out.push(piece);
+          this.outBytes += piece.length;
+        }
+      } else {
         this.out.push(head.reply);
         this.outBytes += head.reply.length;
       }

@@ -8,6 +8,8 @@ import type { RoutedRequest } from './routed-request.ts';
  * order and writes replies out from the front as soon as they are complete, so a slow node delays
  * only the replies behind its own.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class PendingRequest implements RoutedRequest {
   readonly session: ClientSession;
   readonly affinity: number;
@@ -22,6 +24,8 @@ export class PendingRequest implements RoutedRequest {
   readonly replyCount = 1;
   replicaRead = false;
   reply: Buffer | null = null;
+  /** Set instead of one reply buffer for a large merged reply (KEYS): its pieces, in order. */
+  pieces: Buffer[] | null = null;
   /** Under CLIENT REPLY OFF/SKIP: carried out, but its reply is not sent. */
   silent = false;
   next: PendingRequest | null = null;
@@ -48,6 +52,12 @@ export class PendingRequest implements RoutedRequest {
   complete(reply: Buffer): void {
     this.reply = reply;
     this.session.onRequestComplete(this);
+  }
+
+  /** Completes with a reply in several pieces, written one after the other without being joined. */
+  completeInPieces(pieces: Buffer[]): void {
+    this.pieces = pieces;
+    this.complete(EMPTY);
   }
 }
 

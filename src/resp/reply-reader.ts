@@ -37,16 +37,22 @@ export function arrayElements(reply: Buffer): Buffer[] | null {
   const header = readArrayHeader(reply);
   if (header === null || header.count < 0) return null;
   const elements: Buffer[] = new Array(header.count);
-  const scanner = new ReplyScanner();
+  const scanner = elementScanner;
   let pos = header.offset;
   for (let i = 0; i < header.count; i++) {
     const end = scanner.scan(reply, pos, reply.length);
-    if (end < 0) return null;
+    if (end < 0) {
+      scanner.reset();
+      return null;
+    }
     elements[i] = reply.subarray(pos, end);
     pos = end;
   }
   return elements;
 }
+
+/** Shared: a whole reply is cut in one synchronous call, which leaves the scanner idle again. */
+const elementScanner = new ReplyScanner();
 
 /** The text of a bulk or simple string reply, or null. */
 export function readString(reply: Buffer): string | null {

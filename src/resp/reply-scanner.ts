@@ -96,6 +96,14 @@ export class ReplyScanner {
     return -1;
   }
 
+  /** Forgets a half-read reply, to scan a new stream from its start. */
+  reset(): void {
+    this.depth = 0;
+    this.state = TYPE;
+    this.skip = 0;
+    this.error = null;
+  }
+
   /** True when the scanner is between replies (nothing half-read). */
   get idle(): boolean {
     return this.state === TYPE && this.depth === 0;

@@ -1,8 +1,11 @@
 import { inDoubt, type PendingRequest } from '../pending-request.ts';
 import type { RoutedRequest } from '../routed-request.ts';
 
-/** Builds the client's one reply from the replies of the parts, in part order. */
-export type MergeParts = (parts: Buffer[], fanout: Fanout) => Buffer;
+/**
+ * Builds the client's one reply from the replies of the parts, in part order: one buffer, or for a
+ * large reply the pieces to write one after the other (saving a copy of the whole).
+ */
+export type MergeParts = (parts: Buffer[], fanout: Fanout) => Buffer | Buffer[];
 
 /**
  * A client request carried out as several backend requests (one per slot for a split MGET, one per
@@ -41,7 +44,10 @@ export class Fanout {
 
   onPart(index: number, reply: Buffer): void {
     this.parts[index] = reply;
-    if (--this.remaining === 0) this.target.complete(this.merge(this.parts, this));
+    if (--this.remaining !== 0) return;
+    const merged = this.merge(this.parts, this);
+    if (Array.isArray(merged)) this.target.completeInPieces(merged);
+    else this.target.complete(merged);
   }
 }
 

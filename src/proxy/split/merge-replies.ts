@@ -33,8 +33,13 @@ export function allSucceeded(parts: Buffer[]): Buffer {
   return firstError(parts) ?? parts[0];
 }
 
-/** KEYS: one array made of every part's elements, copied as bytes, never decoded. */
-export function concatArrays(parts: Buffer[]): Buffer {
+/**
+ * KEYS: one array made of every part's elements, as the nodes' bytes, never decoded. RESP2 needs
+ * the total count before the first element, so every master's reply must be in before anything is
+ * sent; the pieces are then written one after the other rather than copied into one buffer, so the
+ * reply is held once, not twice.
+ */
+export function concatArrays(parts: Buffer[]): Buffer | Buffer[] {
   const error = firstError(parts);
   if (error !== null) return error;
   let count = 0;
@@ -46,7 +51,7 @@ export function concatArrays(parts: Buffer[]): Buffer {
     count += header.count;
     bodies.push(part.subarray(header.offset));
   }
-  return Buffer.concat([Buffer.from(`*${count}\r\n`), ...bodies]);
+  return [Buffer.from(`*${count}\r\n`), ...bodies];
 }
 
 /** SCRIPT EXISTS: a script exists only where every master has it, so element-wise the smallest. */
