@@ -2,14 +2,13 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
-import { findKeys, KeyIndexes } from '../commands/find-keys.ts';
-import { keySlot } from '../cluster/key-slot.ts';
 import { encodeError, OK_REPLY } from '../resp/encode.ts';
 import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { writeBatch } from '../util/write-batch.ts';
-import { CommandPolicies, Policy, type PolicyKind } from './command-policy.ts';
+import { CommandPolicies, Policy } from './command-policy.ts';
+import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, keySlots, MIXED_SLOTS, requestKeys } from './request-keys.ts';
 import { EXECABORT, QUEUED_REPLY, Transaction, TransactionRequest } from './transaction.ts';
 import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
@@ -40,16 +39,6 @@ export interface ProxyContext {
   onSessionClosed(session: ClientSession): void;
 }
 
-/**
- * Scratch space for routing one request: the indexes of its keys and, when it has several, their
- * slots. Shared by every session of the process (10,000 idle clients should not each hold their
- * own), which is safe because a request is routed start to end before the next is looked at: a
- * parser resumed from inside routing does not start a new request (RequestParser.resume).
- */
-const scratchKeys = new KeyIndexes();
-let scratchSlots = new Int32Array(64);
-
-const CROSSSLOT = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
 const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 const EMPTY = Buffer.alloc(0);
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
@@ -150,7 +139,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     }
     const kind = this.context.policies.kindOf(spec);
     if (this.transaction !== null && kind !== Policy.transaction && spec.name !== 'quit') {
-      this.queueInTransaction(this.transaction, spec, view, kind);
+      this.replyLocal(this.transaction.queue(spec, view, kind, this.context.policies, this.context) ?? QUEUED_REPLY);
       return;
     }
     switch (kind) {
@@ -258,12 +247,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   }
 
   private routeByKeys(spec: CommandSpec, view: RequestView): void {
-    const keys = scratchKeys;
-    keys.reset();
-    const complete = findKeys(spec, view, keys);
-    if (keys.count === 0) {
+    const complete = findRequestKeys(spec, view);
+    if (requestKeys.count === 0) {
       if (!complete) {
-        this.replyLocal(encodeError(`ERR slotgate: cannot tell which keys this '${spec.name}' request uses`));
+        this.replyLocal(cannotTellKeys(spec));
         return;
       }
       // A command that takes a variable number of keys was given none (EVAL "..." 0): any master
@@ -275,15 +262,14 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       this.replyLocal(encodeError(`ERR slotgate: blocking commands (XREAD BLOCK) are not supported by slotgate yet`));
       return;
     }
-    const indexes = keys.indexes;
-    const slot = keySlot(view.buffer, view.starts[indexes[0]], view.ends[indexes[0]]);
-    if (keys.count > 1 && !this.sameSlot(view, keys, slot)) {
+    const slot = commonSlot(view);
+    if (slot === MIXED_SLOTS) {
       const rule = this.context.policies.splitRuleOf(spec);
       if (rule === undefined) this.replyLocal(CROSSSLOT);
       // MSET's arity (-3) lets "MSET k1 v1 k2" through; a node would refuse it, so must we before
       // splitting reads a value that is not there.
-      else if (indexes[keys.count - 1] + rule.span > view.argc) this.replyLocal(wrongArity(spec.name));
-      else splitBySlot(this.enqueueKeyed(EMPTY, -1, spec), view, keys, scratchSlots, rule, this.router);
+      else if (requestKeys.indexes[requestKeys.count - 1] + rule.span > view.argc) this.replyLocal(wrongArity(spec.name));
+      else splitBySlot(this.enqueueKeyed(EMPTY, -1, spec), view, requestKeys, keySlots, rule, this.router);
       return;
     }
     this.router.dispatch(this.enqueueKeyed(view.frame, slot, spec));
@@ -311,64 +297,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     else new TransactionRequest(this.enqueue(EMPTY, transaction.slot, transaction.readOnly), transaction).dispatch();
   }
 
-  /**
-   * A command between MULTI and EXEC: checked as Redis Cluster would at queue time (one slot for the
-   * whole transaction), then answered +QUEUED. A refusal makes EXEC answer EXECABORT.
-   */
-  private queueInTransaction(transaction: Transaction, spec: CommandSpec, view: RequestView, kind: PolicyKind): void {
-    if (kind === Policy.byKeys) {
-      const keys = scratchKeys;
-      keys.reset();
-      if (!findKeys(spec, view, keys)) {
-        this.refuse(encodeError(`ERR slotgate: cannot tell which keys this '${spec.name}' request uses`));
-        return;
-      }
-      if (keys.count > 0) {
-        const first = keySlot(view.buffer, view.starts[keys.indexes[0]], view.ends[keys.indexes[0]]);
-        if ((keys.count > 1 && !this.sameSlot(view, keys, first)) || (transaction.slot >= 0 && transaction.slot !== first)) {
-          this.refuse(CROSSSLOT);
-          return;
-        }
-        transaction.slot = first;
-      }
-    } else if (kind === Policy.refuse) {
-      this.refuse(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
-      return;
-    } else if (kind !== Policy.anyMaster && spec.name !== 'ping' && spec.name !== 'echo') {
-      this.refuse(encodeError(`ERR slotgate: '${spec.name}' is not supported inside MULTI`));
-      return;
-    }
-    if (transaction.bytes + view.frame.length > this.context.protoMaxBulkLen || transaction.frames.length >= this.context.maxMultibulkLength) {
-      this.refuse(encodeError('ERR slotgate: transaction too large'));
-      return;
-    }
-    transaction.add(view.frame, isReadOnly(spec));
-    this.replyLocal(QUEUED_REPLY);
-  }
-
   /** An error reply for a command that was refused; inside MULTI it also dooms the transaction. */
   private refuse(reply: Buffer): void {
-    if (this.transaction !== null) this.transaction.dirty = true;
-    this.replyLocal(reply);
-  }
-
-  /**
-   * True when every key hashes to `first`. Otherwise leaves each key's slot in `scratchSlots`, for
-   * the split that follows.
-   */
-  private sameSlot(view: RequestView, keys: KeyIndexes, first: number): boolean {
-    const count = keys.count;
-    if (scratchSlots.length < count) scratchSlots = new Int32Array(Math.max(count, scratchSlots.length * 2));
-    const slots = scratchSlots;
-    const indexes = keys.indexes;
-    slots[0] = first;
-    let same = true;
-    for (let i = 1; i < count; i++) {
-      const k = indexes[i];
-      slots[i] = keySlot(view.buffer, view.starts[k], view.ends[k]);
-      if (slots[i] !== first) same = false;
-    }
-    return same;
+    this.replyLocal(this.transaction === null ? reply : this.transaction.refuse(reply));
   }
 
   /**
@@ -440,11 +371,6 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.out = [];
     this.context.onSessionClosed(this);
   }
-}
-
-/** Read-only commands may be sent again after a connection died under them; writes may not. */
-function isReadOnly(spec: CommandSpec): boolean {
-  return (spec.flags & CommandFlags.readonly) !== 0;
 }
 
 /** XREAD and XREADGROUP block only when asked to. */

@@ -1,5 +1,9 @@
+import type { CommandSpec } from '../commands/command-spec.ts';
 import { encodeCommand, encodeError } from '../resp/encode.ts';
+import type { RequestView } from '../resp/request-view.ts';
+import { Policy, type CommandPolicies, type PolicyKind } from './command-policy.ts';
 import { inDoubt, type PendingRequest } from './pending-request.ts';
+import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, MIXED_SLOTS, requestKeys } from './request-keys.ts';
 import type { RoutedRequest } from './routed-request.ts';
 
 const MULTI = encodeCommand(['MULTI']);
@@ -25,10 +29,42 @@ export class Transaction {
   /** A command was refused while queueing: EXEC will answer EXECABORT, as Redis does. */
   dirty = false;
 
-  add(frame: Buffer, readOnly: boolean): void {
-    this.frames.push(frame);
-    this.bytes += frame.length;
-    if (!readOnly) this.readOnly = false;
+  /**
+   * Queues a command given between MULTI and EXEC after checking it as Redis Cluster would at queue
+   * time (one slot for the whole transaction). Returns the error to answer instead of +QUEUED, in
+   * which case the transaction is doomed: EXEC will answer EXECABORT.
+   */
+  queue(spec: CommandSpec, view: RequestView, kind: PolicyKind, policies: CommandPolicies, limits: { protoMaxBulkLen: number; maxMultibulkLength: number }): Buffer | null {
+    const refusal = this.check(spec, view, kind, policies);
+    if (refusal !== null) return this.refuse(refusal);
+    if (this.bytes + view.frame.length > limits.protoMaxBulkLen || this.frames.length >= limits.maxMultibulkLength) {
+      return this.refuse(encodeError('ERR slotgate: transaction too large'));
+    }
+    this.frames.push(view.frame);
+    this.bytes += view.frame.length;
+    if (!isReadOnly(spec)) this.readOnly = false;
+    return null;
+  }
+
+  /** Marks the transaction doomed and passes `error` on. */
+  refuse(error: Buffer): Buffer {
+    this.dirty = true;
+    return error;
+  }
+
+  private check(spec: CommandSpec, view: RequestView, kind: PolicyKind, policies: CommandPolicies): Buffer | null {
+    if (kind === Policy.byKeys) {
+      if (!findRequestKeys(spec, view)) return cannotTellKeys(spec);
+      if (requestKeys.count === 0) return null;
+      const slot = commonSlot(view);
+      if (slot === MIXED_SLOTS || (this.slot >= 0 && this.slot !== slot)) return CROSSSLOT;
+      this.slot = slot;
+      return null;
+    }
+    if (kind === Policy.refuse) return encodeError(`ERR ${policies.refusalOf(spec)}`);
+    // Keyless commands any master runs the same are fine; PING and ECHO run inside the transaction.
+    if (kind === Policy.anyMaster || spec.name === 'ping' || spec.name === 'echo') return null;
+    return encodeError(`ERR slotgate: '${spec.name}' is not supported inside MULTI`);
   }
 
   /** MULTI, the commands and EXEC, in one buffer. */
