@@ -7,11 +7,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { missingRedisTools, type RedisClusterHandle, startRedisCluster } from '../test/helpers/redis-cluster.ts';
+import { pings } from '../test/helpers/ping.ts';
 
 const MASTERS = 3;
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -44,24 +45,6 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Sends one PING over a fresh connection; resolves true on +PONG, false on anything else or after 1 s. */
-function pings(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let reply = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG\r\n'));
-    });
-  });
-}
 
 function tail(file: string, lines = 20): string {
   try {

@@ -1,7 +1,8 @@
 /** What the bench needs of each arm, and the small helpers the arms share. */
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArmName } from '../options.ts';
+import { pings } from '../../test/helpers/ping.ts';
 
 export const HOST = '127.0.0.1';
 
@@ -35,24 +36,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Sends PING over a fresh connection; true on +PONG, false on anything else or after 1 s. */
-export function pings(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: HOST, port });
-    let reply = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG\r\n'));
-    });
-  });
-}
 
 /** Waits until the port answers PING; throws `why()` if `exited()` turns true first or the time runs out. */
 export async function waitForPing(port: number, exited: () => boolean, why: () => string, timeoutMs = 20_000): Promise<void> {

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.ts';
 import { missingRedisTools, startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { pings } from '../helpers/ping.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const MB = 1024 * 1024;
@@ -199,24 +200,6 @@ async function freePort(): Promise<number> {
   throw new Error('no free port found in 23000-29999');
 }
 
-/** One PING on a fresh connection; true on +PONG within a second. */
-function pings(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let reply = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG\r\n'));
-    });
-  });
-}
 
 /** Whether this slotgate knows --workers (then we ask for one process, so RSS is one heap's). */
 const supportsWorkersFlag = ((): boolean => {
