@@ -55,6 +55,12 @@ async function main(): Promise<void> {
   }
   logger.info({ bind: settings.bind, port: proxy.port }, 'listening');
   stopOnSignals(proxy, logger);
+  if (workerIndex !== undefined) {
+    // The IPC channel to the supervisor closes when it dies, however it dies (SIGKILL included):
+    // a worker never outlives it.
+    const running = proxy;
+    process.on('disconnect', () => void stop(running, logger, 'SIGTERM'));
+  }
 }
 
 /** settings.workers, with 0 meaning one per core; one when the port is 0 (workers must share a fixed port). */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.ts';
 import { loadCommandTable } from '../commands/load-command-table.ts';
 import { withControlConnection } from '../cluster/control-connection.ts';
+import type { SlotMap } from '../cluster/slot-map.ts';
 import { TopologyRefresher } from '../cluster/topology-refresher.ts';
 import { ClientSession, type ProxyContext } from '../proxy/client-session.ts';
 import { CommandPolicies } from '../proxy/command-policy.ts';
@@ -41,7 +42,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     logger,
     onSlotMap: (map) => routerRef?.applySlotMap(map),
   });
-  const { map, from } = await refresher.fetch();
+  const { map, from } = await fetchWithRetries(refresher, logger);
   const { table, warnings, serverVersion } = await withControlConnection(from, settings.connectTimeoutMs, async (redis) => {
     const info = String(await redis.call('INFO', 'server'));
     return { ...(await loadCommandTable(redis)), serverVersion: /redis_version:(\S+)/.exec(info)?.[1] ?? '7.0.0' };
@@ -126,6 +127,22 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     return closing;
   };
   return { port, stats: context.proxyInfo, close };
+}
+
+/** Start-up tries the seeds this many times, this far apart, before giving up: a cluster that is itself just starting, or a busy host, should not need a restart of slotgate. */
+const STARTUP_ATTEMPTS = 3;
+const STARTUP_RETRY_MS = 500;
+
+async function fetchWithRetries(refresher: TopologyRefresher, logger: Logger): Promise<{ map: SlotMap; from: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await refresher.fetch();
+    } catch (error) {
+      if (attempt >= STARTUP_ATTEMPTS) throw error;
+      logger.warn({ err: (error as Error).message, attempt }, 'cluster discovery failed; trying again');
+      await new Promise((resolve) => setTimeout(resolve, STARTUP_RETRY_MS * attempt));
+    }
+  }
 }
 
 function listen(server: Server, port: number, host: string, reusePort: boolean): Promise<number> {

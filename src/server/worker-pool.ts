@@ -77,8 +77,19 @@ export async function startWorkers(count: number, mainScript: string, argv: stri
     clearTimeout(timer);
   };
 
+  // A worker that fails to start (the cluster briefly unreachable, say) gets two more tries.
+  const startWorker = async (index: number): Promise<number> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await spawnWorker(index);
+      } catch (error) {
+        if (attempt >= 3 || stopping) throw error;
+        logger.warn({ worker: index, err: (error as Error).message }, 'worker failed to start; trying again');
+      }
+    }
+  };
   try {
-    const ports = await Promise.all(Array.from({ length: count }, (_, index) => spawnWorker(index)));
+    const ports = await Promise.all(Array.from({ length: count }, (_, index) => startWorker(index)));
     port = ports[0];
   } catch (error) {
     await close();

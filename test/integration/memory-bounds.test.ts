@@ -20,6 +20,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.ts';
 import { missingRedisTools, startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { pings } from '../helpers/ping.ts';
+import { defaultSettings } from '../../src/config/settings.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const MB = 1024 * 1024;
@@ -595,7 +596,7 @@ describe.skipIf(missing.length > 0)('memory bounds of slotgate as a child proces
       `[memory-bounds] pipeline: ${PIPELINED_GETS} GETs of ${BIG_VALUE / 1024} KB values written, not read for ${HOLD_MS} ms; ` +
         `slotgate RSS ${mb(baseline)} before, ${mb(heldRss)} at the end of the hold, peak ${mb(heldPeak)} while holding ` +
         `(+${mb(heldPeak - baseline)}), peak ${mb(peak)} overall (+${mb(peak - baseline)}); ` +
-        `GETs slotgate forwarded to the cluster during the hold: ${forwardedDuringHold} (maxPendingPerClient 4096 by default); ` +
+        `GETs slotgate forwarded to the cluster during the hold: ${forwardedDuringHold} (maxPendingPerClient ${defaultSettings.maxPendingPerClient} by default); ` +
         `reply bytes the masters held in output buffers for slotgate after the hold: ${mb(bufferedByMasters)}; ` +
         `unread in slotgate's receive queue after the hold: ${unreadBySlotgate}; still in our send buffer: ${unsentByUs} bytes; ` +
         (closedForOutput

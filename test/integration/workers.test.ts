@@ -22,24 +22,31 @@ beforeAll(async () => {
   port = await freePort();
   slotgate = spawn(
     process.execPath,
-    ['src/main.ts', '--bind', '127.0.0.1', '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', '2', '--log-level', 'warn'],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    ['src/main.ts', '--bind', '127.0.0.1', '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', '2'],
+    // Its own process group, so cleanup can reach the workers too whatever happens to the primary.
+    { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
   );
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      const probe = await RawClient.open(port);
-      const pong = await probe.command('PING');
-      probe.close();
-      if (pong === 'PONG') break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  // Ready when the supervisor says every worker listens (one worker answering PING is not enough).
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`workers did not start:\n${output}`)), 30_000);
+    slotgate.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"msg":"workers listening"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    slotgate.once('exit', (code) => reject(new Error(`slotgate exited with ${code}:\n${output}`)));
+  });
 });
 
 afterAll(async () => {
-  if (slotgate.exitCode === null) slotgate.kill('SIGKILL');
+  try {
+    process.kill(-(slotgate.pid as number), 'SIGKILL');
+  } catch {
+    // the group is gone already
+  }
   await cluster?.stop();
 });
 
@@ -47,15 +54,18 @@ it('spreads clients over worker processes sharing one port, with ids unique acro
   const clients = await Promise.all(Array.from({ length: 24 }, () => RawClient.open(port)));
   const pids = new Set<string>();
   const ids = new Set<number>();
-  for (const client of clients) {
-    const info = String(await client.command('INFO', 'proxy'));
-    pids.add(/process_id:(\d+)/.exec(info)?.[1] ?? '');
-    ids.add((await client.command('CLIENT', 'ID')) as number);
-    expect(await client.command('SET', `worker:${ids.size}`, 'x')).toBe('OK');
+  try {
+    for (const client of clients) {
+      const info = String(await client.command('INFO', 'proxy'));
+      pids.add(/process_id:(\d+)/.exec(info)?.[1] ?? '');
+      ids.add((await client.command('CLIENT', 'ID')) as number);
+      expect(await client.command('SET', `worker:${ids.size}`, 'x')).toBe('OK');
+    }
+  } finally {
+    for (const client of clients) client.close();
   }
   expect(pids.size).toBe(2);
   expect(ids.size).toBe(clients.length);
-  for (const client of clients) client.close();
 });
 
 it('stops every worker on SIGTERM', async () => {
