@@ -23,7 +23,6 @@ export interface RunningProxy {
 /** How long close() lets clients collect the replies they are owed before cutting them off. */
 const DRAIN_TIMEOUT_MS = 5000;
 
-/** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port. */
 export interface StartOptions {
   /** Share the port with other slotgate processes (workers). */
   reusePort?: boolean;
@@ -32,6 +31,7 @@ export interface StartOptions {
   workerCount?: number;
 }
 
+/** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port. */
 export async function startProxy(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   // The refresher reports maps to the router, which needs the first map to exist.
   let routerRef: Router | null = null;
@@ -42,12 +42,15 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     logger,
     onSlotMap: (map) => routerRef?.applySlotMap(map),
   });
-  const { map, from } = await fetchWithRetries(refresher, logger);
-  const { table, warnings, serverVersion } = await withControlConnection(from, settings.connectTimeoutMs, async (redis) => {
-    const info = String(await redis.call('INFO', 'server'));
-    return { ...(await loadCommandTable(redis)), serverVersion: /redis_version:(\S+)/.exec(info)?.[1] ?? '7.0.0' };
-  });
-  for (const warning of warnings) logger.warn({ warning }, 'command table');
+  let discovered: Awaited<ReturnType<typeof discover>>;
+  try {
+    discovered = await discover(refresher, settings, logger);
+  } catch (error) {
+    // Nothing may stay open after a failed start: the control connections would keep the process up.
+    refresher.stop();
+    throw error;
+  }
+  const { map, from, table, serverVersion } = discovered;
   logger.info({ node: from, masters: map.masters, commands: table.size }, 'cluster discovered');
 
   const router = new Router({
@@ -127,6 +130,17 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     return closing;
   };
   return { port, stats: context.proxyInfo, close };
+}
+
+/** The slot map, the command table and the cluster's Redis version, from the seeds. */
+async function discover(refresher: TopologyRefresher, settings: Settings, logger: Logger) {
+  const { map, from } = await fetchWithRetries(refresher, logger);
+  const { table, warnings, serverVersion } = await withControlConnection(from, settings.connectTimeoutMs, async (redis) => {
+    const info = String(await redis.call('INFO', 'server'));
+    return { ...(await loadCommandTable(redis)), serverVersion: /redis_version:(\S+)/.exec(info)?.[1] ?? '7.0.0' };
+  });
+  for (const warning of warnings) logger.warn({ warning }, 'command table');
+  return { map, from, table, serverVersion };
 }
 
 /** Start-up tries the seeds this many times, this far apart, before giving up: a cluster that is itself just starting, or a busy host, should not need a restart of slotgate. */
