@@ -107,7 +107,14 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     sessions.add(new ClientSession(socket, nextClientId, accepted++, context));
     nextClientId += idStride;
   });
-  const port = await listen(server, settings.port, settings.bind, options.reusePort === true);
+  let port: number;
+  try {
+    port = await listen(server, settings.port, settings.bind, options.reusePort === true);
+  } catch (error) {
+    refresher.stop();
+    router.close();
+    throw error;
+  }
   refresher.start();
 
   let closing: Promise<void> | null = null;
