@@ -84,6 +84,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   private transaction: Transaction | null = null;
 
   private closing = false;
+  /** The socket's end() has been called. */
+  private ending = false;
   private closed = false;
   private readingPaused = false;
   private waitingForDrain = false;
@@ -103,6 +105,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
+      // After QUIT or a protocol error nothing more is read: it would only pile up.
+      if (this.closing) return;
       this.lastActiveAt = Date.now();
       try {
         this.parser.feed(chunk);
@@ -233,7 +237,12 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
         this.pauseReading();
       }
     }
-    if (this.closing && this.head === null) this.socket.end();
+    // Like Redis after QUIT or a protocol error: once the replies owed are written, close outright,
+    // without waiting for the client to close its side (a paused socket would never notice it).
+    if (this.closing && this.head === null && !this.ending) {
+      this.ending = true;
+      this.socket.end(() => this.socket.destroy());
+    }
   }
 
   /** Stops reading, lets the replies still owed go out, then closes (graceful shutdown). */
