@@ -78,6 +78,12 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'integer', min: 1, max: anyCount },
     description: 'Requests a client may have in flight before slotgate stops reading from it.',
   },
+  maxClients: {
+    flag: 'max-clients',
+    valueName: 'n',
+    rule: { type: 'integer', min: 1, max: anyCount },
+    description: 'Client connections one slotgate process accepts; more are told so and closed.',
+  },
   maxClientOutputBytes: {
     flag: 'max-client-output-bytes',
     valueName: 'bytes',

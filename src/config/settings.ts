@@ -17,6 +17,8 @@ export interface Settings {
   protoMaxBulkLen: number;
   /** Largest number of arguments in one request (Redis refuses more than 1024*1024). */
   maxMultibulkLength: number;
+  /** Client connections one slotgate process accepts; more are told so and closed (Redis's maxclients). */
+  maxClients: number;
   /** Requests a client may have in flight before slotgate stops reading from its socket. */
   maxPendingPerClient: number;
   /**
@@ -59,6 +61,7 @@ export const defaultSettings: Settings = {
   maxRedirects: 5,
   protoMaxBulkLen: 512 * 1024 * 1024,
   maxMultibulkLength: 1024 * 1024,
+  maxClients: 50000,
   maxPendingPerClient: 1024,
   maxClientOutputBytes: 256 * 1024 * 1024,
   connectTimeoutMs: 2000,

@@ -20,6 +20,8 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
+const MAX_CLIENTS_REPLY = Buffer.from('-ERR max number of clients reached\r\n');
+
 /** How long close() lets clients collect the replies they are owed before cutting them off. */
 const DRAIN_TIMEOUT_MS = 5000;
 
@@ -104,6 +106,11 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   let nextClientId = (options.workerIndex ?? 0) + 1;
   let accepted = 0;
   const server = createServer({ noDelay: true }, (socket) => {
+    if (sessions.size >= settings.maxClients) {
+      socket.on('error', () => {});
+      socket.end(MAX_CLIENTS_REPLY);
+      return;
+    }
     sessions.add(new ClientSession(socket, nextClientId, accepted++, context));
     nextClientId += idStride;
   });

@@ -176,6 +176,27 @@ describe('one endpoint for the whole cluster', () => {
   });
 });
 
+describe('limits', () => {
+  it('refuses clients past maxClients with Redis\'s error, and takes them again once others leave', async () => {
+    const small = await startTestProxy(cluster.seeds, { maxClients: 2 });
+    const a = await RawClient.open(small.port);
+    const b = await RawClient.open(small.port);
+    expect(await a.command('PING')).toBe('PONG');
+    expect(await b.command('PING')).toBe('PONG');
+    const c = await RawClient.open(small.port);
+    expect(String((await c.read(1))[0])).toMatch(/ERR max number of clients reached/);
+    await c.closed();
+    a.close();
+    const deadline = Date.now() + 2000;
+    while (small.stats().clients > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const d = await RawClient.open(small.port);
+    expect(await d.command('PING')).toBe('PONG');
+    b.close();
+    d.close();
+    await small.close();
+  });
+});
+
 describe('start-up', () => {
   it('starts while a seed is down, as long as another answers', async () => {
     const other = await startTestProxy(['127.0.0.1:1', ...cluster.seeds]);
