@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { clusterConfig, configText } from './redis-cluster.ts';
 
 const HOST = '127.0.0.1';
 const TOTAL_SLOTS = 16384;
@@ -189,27 +190,6 @@ async function pickPort(): Promise<number> {
   throw new Error(`no free port (with a free bus port) found in ${PORT_MIN}-${PORT_MAX}`);
 }
 
-/** The launcher's node configuration (see configText in redis-cluster.ts), kept in step by hand. */
-function configText(port: number, dir: string, nodeTimeoutMs: number, extra: string[]): string {
-  return (
-    [
-      `port ${port}`,
-      `bind ${HOST}`,
-      'protected-mode no',
-      'daemonize no',
-      `dir "${dir}"`,
-      'logfile ""',
-      'appendonly no',
-      'save ""',
-      'repl-diskless-sync-delay 0',
-      'repl-ping-replica-period 1',
-      'cluster-enabled yes',
-      'cluster-config-file nodes.conf',
-      `cluster-node-timeout ${nodeTimeoutMs}`,
-      ...extra,
-    ].join('\n') + '\n'
-  );
-}
 
 function logTail(dir: string, lines = 12): string {
   try {
@@ -251,7 +231,7 @@ export async function startEmptyNode(options: ExtraNodeOptions = {}): Promise<Ex
     const port = await pickPort();
     const dir = await mkdtemp(join(nodeDirRoot(), 'slotgate-extra-node-'));
     liveDirs.add(dir);
-    await writeFile(join(dir, 'redis.conf'), configText(port, dir, options.nodeTimeoutMs ?? 2000, options.extraConfig ?? []));
+    await writeFile(join(dir, 'redis.conf'), configText(port, dir, clusterConfig(options.nodeTimeoutMs ?? 2000, options.extraConfig ?? [])));
     const log = openSync(join(dir, LOG_FILE), 'a');
     const child = spawn('redis-server', [join(dir, 'redis.conf')], { stdio: ['ignore', log, log] });
     closeSync(log);

@@ -163,7 +163,8 @@ async function pickPorts(count: number, withBus: boolean): Promise<number[]> {
 
 // ---- processes ----
 
-function configText(port: number, dir: string, lines: string[]): string {
+/** A node's redis.conf: ours for every node, plus `lines` (the cluster settings, extra config). */
+export function configText(port: number, dir: string, lines: string[]): string {
   return [
     `port ${port}`,
     `bind ${HOST}`,
@@ -342,16 +343,16 @@ async function makeNodeDir(root: string, port: number, lines: string[]): Promise
   return dir;
 }
 
+/** The lines that make a node a cluster node. */
+export function clusterConfig(nodeTimeoutMs: number, extraConfig: string[]): string[] {
+  return ['cluster-enabled yes', 'cluster-config-file nodes.conf', `cluster-node-timeout ${nodeTimeoutMs}`, ...extraConfig];
+}
+
 async function launchCluster(options: Required<RedisClusterOptions>, root: string): Promise<RedisClusterHandle> {
   const { masters, replicasPerMaster, nodeTimeoutMs, extraConfig, startTimeoutMs } = options;
   const deadline = Date.now() + startTimeoutMs;
   const ports = await pickPorts(masters * (1 + replicasPerMaster), true);
-  const clusterLines = [
-    'cluster-enabled yes',
-    'cluster-config-file nodes.conf',
-    `cluster-node-timeout ${nodeTimeoutMs}`,
-    ...extraConfig,
-  ];
+  const clusterLines = clusterConfig(nodeTimeoutMs, extraConfig);
   const nodes: ClusterNode[] = [];
   try {
     for (const port of ports) {
