@@ -13,6 +13,10 @@ let scheduled = false;
  * (setImmediate runs right after the poll phase). Replies or requests produced by many reads, from
  * many clients, leave as one write per socket: at -P 1 with 50 clients this is what turns 50 small
  * writes per backend into one.
+ *
+ * Measured against flushing after each read instead (process.nextTick), redis-benchmark -c 50
+ * -r 100000 on the 2-core machine: at -P 16 3.2 against 4.5 µs of proxy CPU per request and
+ * 255k against 168k GET/s; at -P 1 27-34 against 35-37 µs.
  */
 export function scheduleFlush(target: Flushable): void {
   if (target.flushQueued) return;
