@@ -10,6 +10,7 @@ import { writeBatch } from '../util/write-batch.ts';
 import { CommandPolicies, Policy } from './command-policy.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, keySlots, MIXED_SLOTS, requestKeys } from './request-keys.ts';
 import { EXECABORT, QUEUED_REPLY, Transaction, TransactionRequest } from './transaction.ts';
+import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
 import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
@@ -28,6 +29,7 @@ export interface ProxyContext {
   maxMultibulkLength: number;
   maxPendingPerClient: number;
   maxClientOutputBytes: number;
+  connectTimeoutMs: number;
   /** Whether reads may go to replicas (settings.readFrom is not 'master'). */
   readFromReplicas: boolean;
   /** redis_version of the cluster, reported by HELLO. */
@@ -41,6 +43,8 @@ export interface ProxyContext {
 
 const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 const EMPTY = Buffer.alloc(0);
+/** What a blocked client may send before slotgate stops reading from it. */
+const BLOCKED_READ_LIMIT = 1024 * 1024;
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
 
 /**
@@ -80,6 +84,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   private skipNext = false;
   private silent = false;
 
+  /** Connections of this client's own, for blocking commands; and whether one is blocked now. */
+  private dedicated: DedicatedConnections | null = null;
+  private blocked = false;
+
   /** The MULTI being gathered, if any. */
   private transaction: Transaction | null = null;
 
@@ -110,6 +118,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       this.lastActiveAt = Date.now();
       try {
         this.parser.feed(chunk);
+        // Blocked, the socket is still read so a client that leaves is noticed (and its blocking
+        // command unblocked); what it sends meanwhile waits in the parser, up to a bound.
+        if (this.blocked && this.parser.bufferedBytes > BLOCKED_READ_LIMIT) this.pauseReading();
       } catch (error) {
         // A bug of ours must cost this one client its connection, never the whole proxy.
         this.context.logger.error({ err: error, client: this.remoteAddress }, 'internal error handling a request');
@@ -267,11 +278,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
       return;
     }
-    if ((spec.flags & CommandFlags.blocking) !== 0 && hasBlockArgument(view)) {
-      this.replyLocal(encodeError(`ERR slotgate: blocking commands (XREAD BLOCK) are not supported by slotgate yet`));
+    const slot = commonSlot(view);
+    if (slot !== MIXED_SLOTS && (spec.flags & CommandFlags.blocking) !== 0 && mayBlock(spec, view)) {
+      this.sendBlocking(view.frame, slot, spec);
       return;
     }
-    const slot = commonSlot(view);
     if (slot === MIXED_SLOTS) {
       const rule = this.context.policies.splitRuleOf(spec);
       if (rule === undefined) this.replyLocal(CROSSSLOT);
@@ -282,6 +293,29 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       return;
     }
     this.router.dispatch(this.enqueueKeyed(view.frame, slot, spec));
+  }
+
+  /**
+   * A command that may block (BLPOP, XREAD BLOCK …) goes over a connection of this client's own,
+   * and nothing more of the client's is handled until it returns, as Redis does for a blocked client.
+   */
+  private sendBlocking(frame: Buffer, slot: number, spec: CommandSpec): void {
+    const owner = this.router.ownerOf(slot);
+    if (owner === null) {
+      this.replyLocal(SLOT_NOT_SERVED);
+      return;
+    }
+    this.dedicated ??= new DedicatedConnections(this.context.connectTimeoutMs);
+    const target = this.enqueue(frame, slot, isReadOnly(spec));
+    this.blocked = true;
+    this.parser.pause();
+    new BlockingRequest(target, frame, this.dedicated, () => this.unblock()).send(owner);
+  }
+
+  private unblock(): void {
+    this.blocked = false;
+    if (this.readingPaused) this.resumeIfRoom();
+    else if (!this.closing) this.parser.resume();
   }
 
   /** MULTI, EXEC and DISCARD. */
@@ -365,7 +399,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   }
 
   private resumeIfRoom(): void {
-    if (!this.readingPaused || this.closing || this.waitingForDrain) return;
+    if (!this.readingPaused || this.closing || this.waitingForDrain || this.blocked) return;
     if (this.pending > this.context.maxPendingPerClient / 2) return;
     this.readingPaused = false;
     this.socket.resume();
@@ -378,12 +412,15 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.head = null;
     this.tail = null;
     this.out = [];
+    // Closing a blocked command's connection unblocks it on the node.
+    this.dedicated?.closeAll();
     this.context.onSessionClosed(this);
   }
 }
 
-/** XREAD and XREADGROUP block only when asked to. */
-function hasBlockArgument(view: RequestView): boolean {
+/** BLPOP and the like always may; XREAD and XREADGROUP only when asked to (BLOCK). */
+function mayBlock(spec: CommandSpec, view: RequestView): boolean {
+  if (spec.name !== 'xread' && spec.name !== 'xreadgroup') return true;
   for (let i = 1; i < view.argc; i++) {
     if (view.argEquals(i, 'STREAMS')) return false;
     if (view.argEquals(i, 'BLOCK')) return true;

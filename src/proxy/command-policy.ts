@@ -148,11 +148,7 @@ export class CommandPolicies {
     const refusal = REFUSED.get(spec.name) ?? REFUSED.get(container);
     if (refusal !== undefined) return this.refuse(spec, refusal);
     if (SUBSCRIBE.includes(spec.name)) return this.refuse(spec, `subscriptions ${NOT_YET}`);
-    // A blocked command would hold up every client behind it on the shared connection. XREAD and
-    // XREADGROUP block only with BLOCK: the session checks those per request.
-    if ((spec.flags & CommandFlags.blocking) !== 0 && spec.name !== 'xread' && spec.name !== 'xreadgroup') {
-      return this.refuse(spec, `blocking commands ${NOT_YET}`);
-    }
+
     if (!spec.hasKeys) {
       return this.refuse(spec, `'${spec.name.toUpperCase().replace('|', ' ')}' has no key to route by and ${NOT_YET}`);
     }

@@ -125,6 +125,11 @@ export class Router {
     masters[this.nextMaster].connectionFor(request.affinity).send(request.frame, request, request.replyCount);
   }
 
+  /** Address of the master serving `slot`, or null when none does. */
+  ownerOf(slot: number): string | null {
+    return this.poolBySlot[slot]?.address ?? null;
+  }
+
   /** How many masters there are now: cluster-wide commands send one request to each. */
   masterCount(): number {
     return this.masters.length;

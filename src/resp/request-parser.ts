@@ -97,6 +97,11 @@ export class RequestParser {
     this.paused = true;
   }
 
+  /** Bytes received and not yet handed out (held while paused, or the start of an unfinished request). */
+  get bufferedBytes(): number {
+    return this.carrying ? this.end - this.frameStart : 0;
+  }
+
   resume(): void {
     if (!this.paused) return;
     this.paused = false;

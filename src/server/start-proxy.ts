@@ -78,6 +78,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
     maxClientOutputBytes: settings.maxClientOutputBytes,
+    connectTimeoutMs: settings.connectTimeoutMs,
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
     sessions,
