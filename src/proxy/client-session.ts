@@ -138,7 +138,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   }
 
   onRequest(view: RequestView): void {
-    if (this.closing) return;
+    if (this.closing || this.closed) return;
     this.silent = this.repliesOff || this.skipNext;
     this.skipNext = false;
     const spec = this.context.table.lookup(view);
@@ -314,6 +314,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
 
   private unblock(): void {
     this.blocked = false;
+    if (this.closed) return;
     if (this.readingPaused) this.resumeIfRoom();
     else if (!this.closing) this.parser.resume();
   }
