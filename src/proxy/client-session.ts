@@ -11,6 +11,7 @@ import { CommandPolicies, Policy } from './command-policy.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, keySlots, MIXED_SLOTS, requestKeys } from './request-keys.ts';
 import { EXECABORT, QUEUED_REPLY, Transaction, TransactionRequest } from './transaction.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
+import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
 import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
@@ -43,6 +44,9 @@ export interface ProxyContext {
 
 const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 const EMPTY = Buffer.alloc(0);
+/** Besides (un)subscribing, what Redis lets a subscribed RESP2 client send. */
+const ALLOWED_WHEN_SUBSCRIBED = ['ping', 'quit', 'reset'];
+
 /** What a blocked client may send before slotgate stops reading from it. */
 const BLOCKED_READ_LIMIT = 1024 * 1024;
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
@@ -55,7 +59,7 @@ const EMPTY_ARRAY = Buffer.from('*0\r\n');
  * (the socket wants a drain), the session stops reading from the socket until that clears, so a
  * client can never make slotgate buffer without bound.
  */
-export class ClientSession implements RequestSink, Flushable, LocalSession {
+export class ClientSession implements RequestSink, Flushable, LocalSession, PubSubClient {
   readonly id: number;
   /** Picks this client's connection to each node: consecutive in this process, whatever the ids. */
   readonly affinity: number;
@@ -87,6 +91,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
   /** Connections of this client's own, for blocking commands; and whether one is blocked now. */
   private dedicated: DedicatedConnections | null = null;
   private blocked = false;
+
+  /** The connection this client's subscriptions live on, once it has subscribed. */
+  private tunnel: PubSubTunnel | null = null;
 
   /** The MULTI being gathered, if any. */
   private transaction: Transaction | null = null;
@@ -153,6 +160,15 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
       return;
     }
     const kind = this.context.policies.kindOf(spec);
+    if (this.tunnel?.subscribed === true && kind !== Policy.subscribe && !ALLOWED_WHEN_SUBSCRIBED.includes(spec.name)) {
+      this.replyLocal(encodeError(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
+      return;
+    }
+    if (this.tunnel?.subscribed === true && spec.name === 'ping') {
+      // In subscribed mode Redis answers PING in its pub/sub form; the node says it in turn.
+      this.tunnel.send(view.frame);
+      return;
+    }
     if (this.transaction !== null && kind !== Policy.transaction && spec.name !== 'quit') {
       this.replyLocal(this.transaction.queue(spec, view, kind, this.context.policies, this.context) ?? QUEUED_REPLY);
       return;
@@ -178,6 +194,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
         return;
       case Policy.transaction:
         this.transactionCommand(spec);
+        return;
+      case Policy.subscribe:
+        this.subscribeCommand(view.frame, spec);
         return;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
@@ -319,6 +338,42 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     else if (!this.closing) this.parser.resume();
   }
 
+  /** SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE: sent as they are over the client's tunnel. */
+  private subscribeCommand(frame: Buffer, spec: CommandSpec): void {
+    if (this.tunnel === null) {
+      const masters = this.router.masterCount();
+      if (masters === 0) {
+        this.replyLocal(SLOT_NOT_SERVED);
+        return;
+      }
+      // Any master gets every message; spread subscribers over them.
+      const address = this.router.ownerOf(this.router.slotOfMaster(this.affinity % masters)) as string;
+      this.tunnel = new PubSubTunnel(address, this.context.connectTimeoutMs, this);
+    }
+    if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
+    this.tunnel.send(frame);
+  }
+
+  onPush(reply: Buffer): void {
+    if (this.closed) return;
+    // In line behind replies still owed for earlier requests; CLIENT REPLY does not apply to pushes.
+    if (this.head === null) {
+      this.out.push(reply);
+      this.outBytes += reply.length;
+      scheduleFlush(this);
+      return;
+    }
+    const request = this.enqueue(EMPTY, -1, true);
+    request.silent = false;
+    request.reply = reply;
+  }
+
+  onTunnelLost(): void {
+    // Its subscriptions went with the connection; closing tells the client to subscribe again.
+    this.context.logger.warn({ client: this.remoteAddress }, 'pub/sub connection to the cluster lost; closing the subscriber');
+    this.destroy();
+  }
+
   /** MULTI, EXEC and DISCARD. */
   private transactionCommand(spec: CommandSpec): void {
     const transaction = this.transaction;
@@ -415,6 +470,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession {
     this.out = [];
     // Closing a blocked command's connection unblocks it on the node.
     this.dedicated?.closeAll();
+    this.tunnel?.close();
     this.context.onSessionClosed(this);
   }
 }

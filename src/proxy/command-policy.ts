@@ -22,6 +22,8 @@ export const Policy = {
   info: 6,
   /** MULTI, EXEC, DISCARD: the session gathers the transaction (transaction.ts). */
   transaction: 7,
+  /** SUBSCRIBE and friends, over the client's own connection to a master (pubsub-tunnel.ts). */
+  subscribe: 8,
 } as const;
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
@@ -67,7 +69,8 @@ const ANY_MASTER = [
   'memory|stats',
 ];
 
-const SUBSCRIBE = ['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe'];
+const SUBSCRIBE = ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'];
+const SHARDED_SUBSCRIBE = ['ssubscribe', 'sunsubscribe'];
 
 export const NOT_YET = 'is not supported by slotgate yet';
 
@@ -147,7 +150,8 @@ export class CommandPolicies {
     if (ANY_MASTER.includes(spec.name) || ANY_MASTER.includes(container)) return Policy.anyMaster;
     const refusal = REFUSED.get(spec.name) ?? REFUSED.get(container);
     if (refusal !== undefined) return this.refuse(spec, refusal);
-    if (SUBSCRIBE.includes(spec.name)) return this.refuse(spec, `subscriptions ${NOT_YET}`);
+    if (SUBSCRIBE.includes(spec.name)) return Policy.subscribe;
+    if (SHARDED_SUBSCRIBE.includes(spec.name)) return this.refuse(spec, `sharded pub/sub (SSUBSCRIBE) ${NOT_YET}`);
 
     if (!spec.hasKeys) {
       return this.refuse(spec, `'${spec.name.toUpperCase().replace('|', ' ')}' has no key to route by and ${NOT_YET}`);

@@ -13,6 +13,11 @@ export interface BackendConnectionOptions {
   connectTimeoutMs: number;
   /** Send READONLY first on every new connection: it is to a replica that is to serve reads. */
   replica?: boolean;
+  /**
+   * Pub/sub: every reply goes here, in arrival order, instead of to the waiting targets (messages
+   * come unasked). Targets given to send() are then not used.
+   */
+  onPush?(reply: Buffer): void;
   /** Called when an established connection drops or a connect attempt fails: the topology may have changed. */
   onConnectionLost(address: string, reason: string): void;
 }
@@ -94,8 +99,10 @@ export class BackendConnection implements Flushable {
       }
       this.open();
     }
-    for (let i = 0; i < replies; i++) this.waiting.push(target);
-    this.unwritten += replies;
+    if (this.options.onPush === undefined) {
+      for (let i = 0; i < replies; i++) this.waiting.push(target);
+      this.unwritten += replies;
+    }
     this.out.push(frame);
     this.outBytes += frame.length;
     scheduleFlush(this);
@@ -175,6 +182,10 @@ export class BackendConnection implements Flushable {
         this.partial = [];
       }
       pos = end;
+      if (this.options.onPush !== undefined) {
+        this.options.onPush(reply);
+        continue;
+      }
       const target = this.waiting.shift();
       if (target === undefined) {
         this.abort(`unexpected reply from ${this.address}`);

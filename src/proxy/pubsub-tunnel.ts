@@ -1,0 +1,54 @@
+import { arrayElements, readInteger, readString } from '../resp/reply-reader.ts';
+import { BackendConnection } from '../upstream/backend-connection.ts';
+import { ignoreReply } from '../upstream/reply-target.ts';
+
+/** What the tunnel needs from the client session. */
+export interface PubSubClient {
+  /** A push (subscription confirmation, message, pong) to write to the client in its turn. */
+  onPush(reply: Buffer): void;
+  /** The connection to the node is gone: the client's subscriptions with it. */
+  onTunnelLost(): void;
+}
+
+/**
+ * A subscribed client's own connection to one master. Redis Cluster delivers every PUBLISH to
+ * every node, so any master serves SUBSCRIBE and PSUBSCRIBE. The client's subscribe commands go
+ * over it as they are, and everything that comes back (confirmations, messages, pongs) is written
+ * to the client. The tunnel also tells when the client has left subscribed mode: a confirmation
+ * of (p)unsubscribe whose remaining count is 0.
+ */
+export class PubSubTunnel {
+  private readonly connection: BackendConnection;
+  private readonly client: PubSubClient;
+  /** True from the first SUBSCRIBE until the last subscription is gone. */
+  subscribed = false;
+
+  constructor(address: string, connectTimeoutMs: number, client: PubSubClient) {
+    this.client = client;
+    this.connection = new BackendConnection(address, {
+      connectTimeoutMs,
+      onPush: (reply) => this.onPush(reply),
+      onConnectionLost: () => this.client.onTunnelLost(),
+    });
+  }
+
+  send(frame: Buffer): void {
+    this.connection.send(frame, ignoreReply);
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  private onPush(reply: Buffer): void {
+    // "*3\r\n$11\r\nunsubscribe" / "$12\r\npunsubscribe": only these can end subscribed mode.
+    if (reply.length > 20 && reply[0] === 42 && reply[5] === 49) {
+      const elements = arrayElements(reply);
+      if (elements !== null && elements.length === 3) {
+        const kind = readString(elements[0]);
+        if ((kind === 'unsubscribe' || kind === 'punsubscribe') && readInteger(elements[2]) === 0) this.subscribed = false;
+      }
+    }
+    this.client.onPush(reply);
+  }
+}

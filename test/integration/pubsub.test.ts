@@ -1,0 +1,63 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+import { startTestProxy } from '../helpers/test-proxy.ts';
+import type { RunningProxy } from '../../src/server/start-proxy.ts';
+
+let cluster: RedisClusterHandle;
+let proxy: RunningProxy;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  proxy = await startTestProxy(cluster.seeds);
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await cluster?.stop();
+});
+
+it('delivers PUBLISH to SUBSCRIBE and PSUBSCRIBE clients, wherever each landed', async () => {
+  const subscribers = await Promise.all([0, 1, 2].map(() => RawClient.open(proxy.port)));
+  for (const subscriber of subscribers) {
+    subscriber.send('SUBSCRIBE', 'news');
+    expect(await subscriber.read(1)).toEqual([['subscribe', 'news', 1]]);
+    subscriber.send('PSUBSCRIBE', 'sport.*');
+    expect(await subscriber.read(1)).toEqual([['psubscribe', 'sport.*', 2]]);
+  }
+  const publisher = await RawClient.open(proxy.port);
+  await publisher.command('PUBLISH', 'news', 'hello');
+  await publisher.command('PUBLISH', 'sport.tennis', 'ace');
+  for (const subscriber of subscribers) {
+    expect(await subscriber.read(2)).toEqual([
+      ['message', 'news', 'hello'],
+      ['pmessage', 'sport.*', 'sport.tennis', 'ace'],
+    ]);
+  }
+  for (const client of [...subscribers, publisher]) client.close();
+});
+
+it('allows only pub/sub commands while subscribed, and everything again after the last unsubscribe', async () => {
+  const client = await RawClient.open(proxy.port);
+  expect(await client.command('SET', 'before', '1')).toBe('OK');
+  client.send('SUBSCRIBE', 'a', 'b');
+  expect(await client.read(2)).toEqual([['subscribe', 'a', 1], ['subscribe', 'b', 2]]);
+  expect(String(await client.command('GET', 'before'))).toMatch(/Can't execute 'get'/);
+  expect(await client.command('PING')).toEqual(['pong', '']);
+  client.send('UNSUBSCRIBE');
+  expect((await client.read(2)).map((reply) => (reply as unknown[])[2]).sort()).toEqual([0, 1]);
+  expect(await client.command('GET', 'before')).toBe('1');
+  client.close();
+});
+
+it('works with ioredis as a subscriber', async () => {
+  const subscriber = new Redis({ host: '127.0.0.1', port: proxy.port });
+  const publisher = new Redis({ host: '127.0.0.1', port: proxy.port });
+  await subscriber.subscribe('orders');
+  const received = new Promise<string>((resolve) => subscriber.on('message', (_channel, message) => resolve(message)));
+  await publisher.publish('orders', 'order-42');
+  expect(await received).toBe('order-42');
+  subscriber.disconnect();
+  publisher.disconnect();
+});
