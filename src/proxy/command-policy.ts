@@ -1,4 +1,4 @@
-import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
+import type { CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
 import type { MergeParts } from './split/fanout.ts';
 import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, randomNonNull, sumIntegers } from './split/merge-replies.ts';

@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
-import { encodeArray, encodeBulk, encodeError, encodeInteger, NULL_BULK, OK_REPLY, PONG_REPLY } from '../resp/encode.ts';
+import { encodeArray, encodeBulk, encodeError, encodeInteger, OK_REPLY, PONG_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { clientCommand, setClientName, wrongArity } from './client-command.ts';
 
