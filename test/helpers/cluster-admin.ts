@@ -13,22 +13,17 @@
  * its output is part of the error.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { clusterConfig, configText } from './redis-cluster.ts';
+import { clusterConfig, configText, hasExited, logTail, pickPorts, waitForExit } from './redis-cluster.ts';
 
 const HOST = '127.0.0.1';
 const TOTAL_SLOTS = 16384;
-const BUS_OFFSET = 10000;
-/** The launcher's range: below Linux's ephemeral ports, with bus ports (+10000) below them too. */
-const PORT_MIN = 20000;
-const PORT_MAX = 22767;
 const LOG_FILE = 'redis.log';
 
 const execFileAsync = promisify(execFile);
@@ -174,40 +169,6 @@ export async function liveSeed(addresses: string[]): Promise<string> {
 
 // ---- an extra node ----
 
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: HOST, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-async function pickPort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN));
-    if ((await canBind(port)) && (await canBind(port + BUS_OFFSET))) return port;
-  }
-  throw new Error(`no free port (with a free bus port) found in ${PORT_MIN}-${PORT_MAX}`);
-}
-
-
-function logTail(dir: string, lines = 12): string {
-  try {
-    return readFileSync(join(dir, LOG_FILE), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (hasExited(child) || child.pid === undefined) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /**
  * Where extra nodes keep their files: /dev/shm when there is one. Every CLUSTER SETSLOT fsyncs
  * nodes.conf, and a rebalance sends thousands of them; in memory they cost next to nothing.
@@ -228,7 +189,7 @@ function nodeDirRoot(): string {
 export async function startEmptyNode(options: ExtraNodeOptions = {}): Promise<ExtraNode> {
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
   for (let attempt = 1; ; attempt++) {
-    const port = await pickPort();
+    const port = (await pickPorts(1, true))[0];
     const dir = await mkdtemp(join(nodeDirRoot(), 'slotgate-extra-node-'));
     liveDirs.add(dir);
     await writeFile(join(dir, 'redis.conf'), configText(port, dir, clusterConfig(options.nodeTimeoutMs ?? 2000, options.extraConfig ?? [])));

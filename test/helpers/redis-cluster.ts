@@ -145,7 +145,7 @@ function canBind(port: number): Promise<boolean> {
 }
 
 /** `count` consecutive free ports (and, with a bus, each port + 10000) from a random base. */
-async function pickPorts(count: number, withBus: boolean): Promise<number[]> {
+export async function pickPorts(count: number, withBus: boolean): Promise<number[]> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const base = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN - count));
     const ports = Array.from({ length: count }, (_, i) => base + i);
@@ -195,16 +195,17 @@ function spawnRedis(dir: string): ChildProcess {
   return child;
 }
 
-function hasExited(child: ChildProcess): boolean {
+export function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-function waitForExit(child: ChildProcess): Promise<void> {
+export function waitForExit(child: ChildProcess): Promise<void> {
   if (hasExited(child) || child.pid === undefined) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-function logTail(dir: string, lines = 12): string {
+/** The last lines of a node's log, for error messages. */
+export function logTail(dir: string, lines = 12): string {
   try {
     return readFileSync(join(dir, LOG_FILE), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
