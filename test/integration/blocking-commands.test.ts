@@ -1,28 +1,15 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.ts';
-import { startTestProxy } from '../helpers/test-proxy.ts';
-import type { RunningProxy } from '../../src/server/start-proxy.ts';
+import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
 
-let cluster: RedisClusterHandle;
-let proxy: RunningProxy;
-
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-  // One shared connection per node, so a command blocking on it would stall everyone at once.
-  proxy = await startTestProxy(cluster.seeds, { connectionsPerNode: 1 });
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await cluster?.stop();
-});
+// One shared connection per node, so a command blocking on it would stall everyone at once.
+const setup = clusterWithProxy({ connectionsPerNode: 1 });
 
 /** Clients blocked on the masters, from their own INFO. */
 async function blockedClients(): Promise<number> {
   let total = 0;
-  for (const node of cluster.nodes.slice(0, 3)) {
+  for (const node of setup.cluster.nodes.slice(0, 3)) {
     const direct = new Redis({ host: node.host, port: node.port });
     total += Number(/blocked_clients:(\d+)/.exec(await direct.info('clients'))?.[1] ?? 0);
     direct.disconnect();
@@ -31,8 +18,8 @@ async function blockedClients(): Promise<number> {
 }
 
 it('BLPOP waits for a push without holding up other clients', async () => {
-  const waiter = await RawClient.open(proxy.port);
-  const other = await RawClient.open(proxy.port);
+  const waiter = await RawClient.open(setup.proxy.port);
+  const other = await RawClient.open(setup.proxy.port);
   waiter.send('BLPOP', 'queue:jobs', '0');
   // Everyone else goes on as usual, on the shared connections, while the BLPOP waits.
   for (let i = 0; i < 20; i++) expect(await other.command('SET', `busy:${i}`, 'x')).toBe('OK');
@@ -43,7 +30,7 @@ it('BLPOP waits for a push without holding up other clients', async () => {
 });
 
 it('times out like Redis, and keeps the client\'s later commands behind it', async () => {
-  const client = await RawClient.open(proxy.port);
+  const client = await RawClient.open(setup.proxy.port);
   const started = Date.now();
   client.write('*3\r\n$5\r\nBRPOP\r\n$11\r\nqueue:empty\r\n$3\r\n0.5\r\n*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\nPING\r\n');
   expect(await client.read(3)).toEqual([null, null, 'PONG']);
@@ -52,8 +39,8 @@ it('times out like Redis, and keeps the client\'s later commands behind it', asy
 });
 
 it('serves XREAD BLOCK and keys of one slot only, like Redis Cluster', async () => {
-  const reader = await RawClient.open(proxy.port);
-  const writer = await RawClient.open(proxy.port);
+  const reader = await RawClient.open(setup.proxy.port);
+  const writer = await RawClient.open(setup.proxy.port);
   reader.send('XREAD', 'BLOCK', '0', 'STREAMS', 'stream:a', '$');
   await new Promise((resolve) => setTimeout(resolve, 100));
   const id = await writer.command('XADD', 'stream:a', '*', 'field', 'value');
@@ -64,7 +51,7 @@ it('serves XREAD BLOCK and keys of one slot only, like Redis Cluster', async () 
 });
 
 it('unblocks the command on the node when the client goes away', async () => {
-  const client = await RawClient.open(proxy.port);
+  const client = await RawClient.open(setup.proxy.port);
   client.send('BLPOP', 'queue:abandoned', '0');
   const deadline = Date.now() + 3000;
   while ((await blockedClients()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,29 +1,16 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { expect, it } from 'vitest';
 import { respLikeGarbage, seededRandom } from '../helpers/random-bytes.ts';
 import { RawClient } from '../helpers/raw-client.ts';
-import { startTestProxy } from '../helpers/test-proxy.ts';
-import type { RunningProxy } from '../../src/server/start-proxy.ts';
+import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
 
-let cluster: RedisClusterHandle;
-let proxy: RunningProxy;
-
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-  proxy = await startTestProxy(cluster.seeds, { protoMaxBulkLen: 64 * 1024 });
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await cluster?.stop();
-});
+const setup = clusterWithProxy({ protoMaxBulkLen: 64 * 1024 });
 
 /** One connection that writes random RESP-like bytes for `ms`, reading whatever comes back. */
 function garbageClient(seed: number, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const next = seededRandom(seed);
-    const socket = connect({ host: '127.0.0.1', port: proxy.port });
+    const socket = connect({ host: '127.0.0.1', port: setup.proxy.port });
     const deadline = Date.now() + ms;
     const finish = (): void => {
       socket.destroy();
@@ -43,7 +30,7 @@ function garbageClient(seed: number, ms: number): Promise<void> {
 }
 
 it('survives random bytes from many clients at once and keeps serving the others', async () => {
-  const good = await RawClient.open(proxy.port);
+  const good = await RawClient.open(setup.proxy.port);
   const storm = Promise.all(Array.from({ length: 20 }, (_, i) => garbageClient(1000 + i, 3000)));
   // A well-behaved client keeps working during the storm.
   for (let i = 0; i < 50; i++) {
@@ -55,6 +42,6 @@ it('survives random bytes from many clients at once and keeps serving the others
   good.close();
   // Every garbage connection was closed (by a protocol error) or ended by the client.
   const deadline = Date.now() + 5000;
-  while (proxy.stats().clients > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(proxy.stats().clients).toBe(0);
+  while (setup.proxy.stats().clients > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(setup.proxy.stats().clients).toBe(0);
 });

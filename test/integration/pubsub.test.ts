@@ -1,32 +1,19 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.ts';
-import { startTestProxy } from '../helpers/test-proxy.ts';
-import type { RunningProxy } from '../../src/server/start-proxy.ts';
+import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
 
-let cluster: RedisClusterHandle;
-let proxy: RunningProxy;
-
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-  proxy = await startTestProxy(cluster.seeds);
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await cluster?.stop();
-});
+const setup = clusterWithProxy();
 
 it('delivers PUBLISH to SUBSCRIBE and PSUBSCRIBE clients, wherever each landed', async () => {
-  const subscribers = await Promise.all([0, 1, 2].map(() => RawClient.open(proxy.port)));
+  const subscribers = await Promise.all([0, 1, 2].map(() => RawClient.open(setup.proxy.port)));
   for (const subscriber of subscribers) {
     subscriber.send('SUBSCRIBE', 'news');
     expect(await subscriber.read(1)).toEqual([['subscribe', 'news', 1]]);
     subscriber.send('PSUBSCRIBE', 'sport.*');
     expect(await subscriber.read(1)).toEqual([['psubscribe', 'sport.*', 2]]);
   }
-  const publisher = await RawClient.open(proxy.port);
+  const publisher = await RawClient.open(setup.proxy.port);
   await publisher.command('PUBLISH', 'news', 'hello');
   await publisher.command('PUBLISH', 'sport.tennis', 'ace');
   for (const subscriber of subscribers) {
@@ -39,7 +26,7 @@ it('delivers PUBLISH to SUBSCRIBE and PSUBSCRIBE clients, wherever each landed',
 });
 
 it('allows only pub/sub commands while subscribed, and everything again after the last unsubscribe', async () => {
-  const client = await RawClient.open(proxy.port);
+  const client = await RawClient.open(setup.proxy.port);
   expect(await client.command('SET', 'before', '1')).toBe('OK');
   client.send('SUBSCRIBE', 'a', 'b');
   expect(await client.read(2)).toEqual([['subscribe', 'a', 1], ['subscribe', 'b', 2]]);
@@ -52,8 +39,8 @@ it('allows only pub/sub commands while subscribed, and everything again after th
 });
 
 it('works with ioredis as a subscriber', async () => {
-  const subscriber = new Redis({ host: '127.0.0.1', port: proxy.port });
-  const publisher = new Redis({ host: '127.0.0.1', port: proxy.port });
+  const subscriber = new Redis({ host: '127.0.0.1', port: setup.proxy.port });
+  const publisher = new Redis({ host: '127.0.0.1', port: setup.proxy.port });
   await subscriber.subscribe('orders');
   const received = new Promise<string>((resolve) => subscriber.on('message', (_channel, message) => resolve(message)));
   await publisher.publish('orders', 'order-42');

@@ -1,33 +1,20 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.ts';
-import { startTestProxy } from '../helpers/test-proxy.ts';
-import type { RunningProxy } from '../../src/server/start-proxy.ts';
+import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
 
-let cluster: RedisClusterHandle;
-let proxy: RunningProxy;
-
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-  proxy = await startTestProxy(cluster.seeds);
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await cluster?.stop();
-});
+const setup = clusterWithProxy();
 
 describe('MULTI / EXEC', () => {
   it('runs a transaction whose keys share a slot, atomically, and answers like Redis', async () => {
-    const raw = await RawClient.open(proxy.port);
+    const raw = await RawClient.open(setup.proxy.port);
     raw.write('MULTI\r\nSET {tx}a 1\r\nINCR {tx}a\r\nGET {tx}a\r\nPING\r\nEXEC\r\n');
     expect(await raw.read(6)).toEqual(['OK', 'QUEUED', 'QUEUED', 'QUEUED', 'QUEUED', ['OK', 2, '2', 'PONG']]);
     raw.close();
   });
 
   it('refuses keys of another slot at queue time and aborts at EXEC, running nothing', async () => {
-    const raw = await RawClient.open(proxy.port);
+    const raw = await RawClient.open(setup.proxy.port);
     raw.write('MULTI\r\nSET tx:one 1\r\nSET tx:two 2\r\nEXEC\r\nEXISTS tx:one\r\n');
     const [ok, queued, crossslot, aborted, exists] = await raw.read(5);
     expect([ok, queued]).toEqual(['OK', 'QUEUED']);
@@ -38,7 +25,7 @@ describe('MULTI / EXEC', () => {
   });
 
   it('answers the MULTI/EXEC/DISCARD errors Redis gives', async () => {
-    const raw = await RawClient.open(proxy.port);
+    const raw = await RawClient.open(setup.proxy.port);
     expect(String(await raw.command('EXEC'))).toMatch(/ERR EXEC without MULTI/);
     expect(String(await raw.command('DISCARD'))).toMatch(/ERR DISCARD without MULTI/);
     expect(await raw.command('MULTI')).toBe('OK');
@@ -54,7 +41,7 @@ describe('MULTI / EXEC', () => {
   });
 
   it('keeps other clients\' commands out of a transaction on a shared connection', async () => {
-    const clients = Array.from({ length: 8 }, () => new Redis({ host: '127.0.0.1', port: proxy.port }));
+    const clients = Array.from({ length: 8 }, () => new Redis({ host: '127.0.0.1', port: setup.proxy.port }));
     await clients[0].set('{shared}counter', 0);
     const rounds = 50;
     await Promise.all(
@@ -77,15 +64,15 @@ describe('MULTI / EXEC', () => {
 
 describe('per-client state slotgate keeps', () => {
   it('CLIENT REPLY OFF and SKIP silence replies, ON brings them back', async () => {
-    const raw = await RawClient.open(proxy.port);
+    const raw = await RawClient.open(setup.proxy.port);
     raw.write('CLIENT REPLY SKIP\r\nSET reply:a 1\r\nGET reply:a\r\nCLIENT REPLY OFF\r\nSET reply:b 2\r\nPING\r\nCLIENT REPLY ON\r\nGET reply:b\r\n');
     expect(await raw.read(3)).toEqual(['1', 'OK', '2']);
     raw.close();
   });
 
   it('CLIENT LIST and CLIENT INFO describe the clients of slotgate', async () => {
-    const a = await RawClient.open(proxy.port);
-    const b = await RawClient.open(proxy.port);
+    const a = await RawClient.open(setup.proxy.port);
+    const b = await RawClient.open(setup.proxy.port);
     expect(await a.command('CLIENT', 'SETNAME', 'client-a')).toBe('OK');
     const id = (await b.command('CLIENT', 'ID')) as number;
     const list = String(await b.command('CLIENT', 'LIST'));
