@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 /** What the bench needs of each arm, and the small helpers the arms share. */
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,4 +51,14 @@ export async function waitForPing(port: number, exited: () => boolean, why: () =
 
 export function tailOf(text: string, lines = 12): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** SIGTERM, then SIGKILL if `child` has not exited after 10 s; resolves once it has. */
+export async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await gone;
+  clearTimeout(timer);
 }

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RedisServerHandle, startRedisServer } from '../../test/helpers/redis-cluster.ts';
-import { type Arm, freePort, HOST, tailOf, waitForPing } from './arm.ts';
+import { type Arm, freePort, HOST, tailOf, terminate, waitForPing } from './arm.ts';
 
 const SERVERS = 3;
 
@@ -58,13 +58,7 @@ export async function startNutcrackerArm(): Promise<Arm> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (!exited()) {
-        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await gone;
-        clearTimeout(timer);
-      }
+      await terminate(child);
       process.removeListener('exit', killOnExit);
       await cleanup();
     })();

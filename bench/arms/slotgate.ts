@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RedisClusterHandle } from '../../test/helpers/redis-cluster.ts';
 import { processTree } from '../proc-cpu.ts';
-import { type Arm, freePort, HOST, tailOf, waitForPing } from './arm.ts';
+import { type Arm, freePort, HOST, tailOf, terminate, waitForPing } from './arm.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -43,13 +43,7 @@ export async function startSlotgateArm(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const tree = processTree([child.pid as number]).filter((pid) => pid !== child.pid);
-      if (!exited()) {
-        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await gone;
-        clearTimeout(timer);
-      }
+      await terminate(child);
       // Workers that outlived their primary: ours, by the pids seen just before.
       for (const pid of processTree(tree)) {
         try {
