@@ -19,6 +19,7 @@ import { Fanout, type MergeParts } from './split/fanout.ts';
 import { mergeInfo, type ProxyInfo } from './split/merge-info.ts';
 import { scanAcrossMasters } from './split/scan.ts';
 import { splitBySlot } from './split/split-by-slot.ts';
+import { startReading } from '../util/socket-reader.ts';
 
 /** What every session shares. */
 export interface ProxyContext {
@@ -119,7 +120,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
+    startReading(socket, (chunk: Buffer) => {
       // After QUIT or a protocol error nothing more is read: it would only pile up.
       if (this.closing) return;
       this.lastActiveAt = Date.now();

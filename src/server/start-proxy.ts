@@ -106,10 +106,11 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const idStride = options.workerCount ?? 1;
   let nextClientId = (options.workerIndex ?? 0) + 1;
   let accepted = 0;
-  const server = createServer({ noDelay: true }, (socket) => {
+  // Paused, so that the session can switch the socket to the shared read buffer before it reads.
+  const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
     if (sessions.size >= settings.maxClients) {
       socket.on('error', () => {});
-      socket.end(MAX_CLIENTS_REPLY);
+      socket.end(MAX_CLIENTS_REPLY, () => socket.destroy());
       return;
     }
     sessions.add(new ClientSession(socket, nextClientId, accepted++, context));

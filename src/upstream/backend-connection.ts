@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { splitAddress } from '../cluster/address.ts';
 import { ReplyScanner } from '../resp/reply-scanner.ts';
+import { sharedReadOption } from '../util/socket-reader.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import { writeBatch } from '../util/write-batch.ts';
@@ -126,7 +127,13 @@ export class BackendConnection implements Flushable {
   }
 
   private open(): void {
-    const socket = connect({ host: this.host, port: this.port, noDelay: true, keepAlive: true });
+    const socket = connect({
+      host: this.host,
+      port: this.port,
+      noDelay: true,
+      keepAlive: true,
+      onread: sharedReadOption((chunk) => this.onChunk(chunk)),
+    });
     if (this.options.replica === true) {
       // Ahead of everything queued: a replica refuses reads (MOVED) on a connection without it.
       this.waiting.push(ignoreReply);
@@ -145,19 +152,20 @@ export class BackendConnection implements Flushable {
       this.flush();
     });
     socket.on('timeout', () => socket.destroy(new Error('connect timed out')));
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.onData(chunk);
-      } catch (error) {
-        // A throw while delivering replies leaves the FIFO out of step with the stream: drop the
-        // connection (its requests fail cleanly) rather than the process.
-        this.abort(`internal error: ${(error as Error).message}`);
-      }
-    });
     socket.on('error', (error: Error) => {
       this.lastError = error.message;
     });
     socket.on('close', () => this.onClose(socket));
+  }
+
+  private onChunk(chunk: Buffer): void {
+    try {
+      this.onData(chunk);
+    } catch (error) {
+      // A throw while delivering replies leaves the FIFO out of step with the stream: drop the
+      // connection (its requests fail cleanly) rather than the process.
+      this.abort(`internal error: ${(error as Error).message}`);
+    }
   }
 
   private onData(chunk: Buffer): void {

@@ -1,0 +1,95 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { acceptedSocketsShareReadBuffer, sharedReadOption, startReading } from '../../../src/util/socket-reader.ts';
+
+let server: Server | undefined;
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  if (server) await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+/** A loopback server whose accepted sockets are read with startReading(); resolves to its port. */
+async function listen(onSocket: (socket: Socket) => void): Promise<number> {
+  server = createServer({ pauseOnConnect: true }, (socket) => {
+    sockets.push(socket);
+    onSocket(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+function client(port: number): Socket {
+  const socket = connect({ host: '127.0.0.1', port });
+  sockets.push(socket);
+  return socket;
+}
+
+describe('startReading', () => {
+  it('finds the onread hooks on the pinned Node, so accepted sockets skip the stream machinery', () => {
+    expect(acceptedSocketsShareReadBuffer).toBe(true);
+  });
+
+  it('hands over chunks that stay intact after later reads reuse the shared buffer', async () => {
+    const chunks: Buffer[] = [];
+    let ended!: () => void;
+    const closed = new Promise<void>((resolve) => (ended = resolve));
+    const port = await listen((socket) => {
+      startReading(socket, (chunk) => chunks.push(chunk));
+      socket.on('close', () => ended());
+    });
+    const sender = client(port);
+    await once(sender, 'connect');
+    // Separate writes with a pause between them, so that they arrive as separate reads.
+    for (const text of ['first', 'second', 'third']) {
+      sender.write(text);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    sender.end();
+    await closed;
+    expect(Buffer.concat(chunks).toString()).toBe('firstsecondthird');
+    expect(chunks[0].toString()).toBe('first');
+  });
+
+  it('stops reading on pause() and goes on after resume()', async () => {
+    const received: string[] = [];
+    let accepted!: Socket;
+    const port = await listen((socket) => {
+      accepted = socket;
+      startReading(socket, (chunk) => {
+        received.push(chunk.toString());
+        socket.pause();
+      });
+    });
+    const sender = client(port);
+    await once(sender, 'connect');
+    sender.write('one');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    sender.write('two');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(received).toEqual(['one']);
+    accepted.resume();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(received.join('')).toBe('onetwo');
+  });
+});
+
+describe('sharedReadOption', () => {
+  it('reads a client socket into the shared buffer and hands out owned copies', async () => {
+    const port = await listen((socket) => {
+      socket.resume();
+      socket.write('hello');
+      setTimeout(() => socket.end('world'), 20);
+    });
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: '127.0.0.1', port, onread: sharedReadOption((chunk) => chunks.push(chunk)) });
+    sockets.push(socket);
+    await once(socket, 'close');
+    expect(Buffer.concat(chunks).toString()).toBe('helloworld');
+    expect(chunks[0].toString()).toBe('hello');
+  });
+});
