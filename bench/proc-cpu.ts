@@ -1,9 +1,10 @@
 /**
  * CPU time of groups of processes from /proc, for the bench's "CPU-seconds per million requests":
  * take a snapshot before a run and one after, and cpuSecondsBetween() gives what the group used in
- * between. A group is some root pids and all their descendants (slotgate's workers, a redis-server's
- * fork), found through /proc/<pid>/task/<tid>/children, or by scanning every process's parent pid on
- * kernels without that file. Linux only.
+ * between, systemCpuSecondsBetween() the kernel (stime) part of it. A group is some root pids and all
+ * their descendants (slotgate's workers, a redis-server's fork), found through
+ * /proc/<pid>/task/<tid>/children, or by scanning every process's parent pid on kernels without that
+ * file. Linux only.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,6 +15,10 @@ interface Stat {
   ticks: number;
   /** cutime + cstime: what its children that it has waited for used, in clock ticks. */
   reaped: number;
+  /** stime alone: the kernel part of `ticks`. */
+  systemTicks: number;
+  /** cstime alone: the kernel part of `reaped`. */
+  reapedSystem: number;
 }
 
 /** The counters of /proc/<pid>/stat, or undefined if the process is gone. */
@@ -31,6 +36,8 @@ function readStat(pid: number): Stat | undefined {
     ppid: Number(fields[1]),
     ticks: Number(fields[11]) + Number(fields[12]),
     reaped: Number(fields[13]) + Number(fields[14]),
+    systemTicks: Number(fields[12]),
+    reapedSystem: Number(fields[14]),
   };
 }
 
@@ -78,36 +85,55 @@ export function processTree(roots: number[]): number[] {
   return [...seen];
 }
 
-export interface CpuSnapshot {
-  /** pid -> utime+stime in clock ticks, for every live process of the group. */
+/** One CPU counter of a group of processes, in clock ticks. */
+export interface Counter {
+  /** pid -> the counter, for every live process of the group. */
   ticks: Map<number, number>;
-  /** Sum of the group's cutime+cstime: processes of the group that exited and were waited for. */
+  /** Its sum over the group's exited children that were waited for (cutime, cstime). */
   reaped: number;
+}
+
+export interface CpuSnapshot {
+  /** utime+stime, and cutime+cstime for the reaped. */
+  total: Counter;
+  /** stime, and cstime for the reaped: the time spent in the kernel. */
+  system: Counter;
 }
 
 /** The CPU counters of the roots and their descendants right now. */
 export function cpuSnapshot(roots: number[]): CpuSnapshot {
-  const ticks = new Map<number, number>();
-  let reaped = 0;
+  const snapshot: CpuSnapshot = { total: { ticks: new Map(), reaped: 0 }, system: { ticks: new Map(), reaped: 0 } };
   for (const pid of processTree(roots)) {
     const stat = readStat(pid);
     if (!stat) continue;
-    ticks.set(pid, stat.ticks);
-    reaped += stat.reaped;
+    snapshot.total.ticks.set(pid, stat.ticks);
+    snapshot.total.reaped += stat.reaped;
+    snapshot.system.ticks.set(pid, stat.systemTicks);
+    snapshot.system.reaped += stat.reapedSystem;
   }
-  return { ticks, reaped };
+  return snapshot;
 }
 
 /**
- * CPU-seconds the group used between two snapshots. A process that started in between counts from
- * zero; one that exited and was reaped by the group shows up whole in `reaped`, so its part from
- * before the first snapshot is taken off again.
+ * Seconds a counter of the group grew by between two snapshots. A process that started in between
+ * counts from zero; one that exited and was reaped by the group shows up whole in `reaped`, so its
+ * part from before the first snapshot is taken off again.
  */
-export function cpuSecondsBetween(before: CpuSnapshot, after: CpuSnapshot, ticksPerSecond = clockTicksPerSecond()): number {
+function counterSecondsBetween(before: Counter, after: Counter, ticksPerSecond: number): number {
   let ticks = after.reaped - before.reaped;
   for (const [pid, now] of after.ticks) ticks += now - (before.ticks.get(pid) ?? 0);
   for (const [pid, then] of before.ticks) if (!after.ticks.has(pid)) ticks -= then;
   return Math.max(0, ticks) / ticksPerSecond;
+}
+
+/** CPU-seconds (user and kernel) the group used between two snapshots. */
+export function cpuSecondsBetween(before: CpuSnapshot, after: CpuSnapshot, ticksPerSecond = clockTicksPerSecond()): number {
+  return counterSecondsBetween(before.total, after.total, ticksPerSecond);
+}
+
+/** The kernel part of cpuSecondsBetween(): stime, what the group spent in system calls and the like. */
+export function systemCpuSecondsBetween(before: CpuSnapshot, after: CpuSnapshot, ticksPerSecond = clockTicksPerSecond()): number {
+  return counterSecondsBetween(before.system, after.system, ticksPerSecond);
 }
 
 let ticksPerSecondCache: number | undefined;

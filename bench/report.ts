@@ -80,18 +80,19 @@ export function invocationPatterns(opts: BenchOptions, arms: Arm[]): string[] {
 function row(pipeline: number, test: TestName, arm: ArmName, summary: Summary | undefined, direct: Summary | undefined, errors: string[], directTagged: boolean): string {
   const mark = directTagged ? '†' : '';
   const label = `${TEST_LABELS[test]}`;
-  if (!summary) return `| ${pipeline} | ${label} | ${arm} | failed${errors.length > 0 ? ` (${errors.length})` : ''} | | | | | |`;
+  if (!summary) return `| ${pipeline} | ${label} | ${arm} | failed${errors.length > 0 ? ` (${errors.length})` : ''} | | | | | | |`;
   const partial = summary.failed > 0 ? ` (${summary.rounds} of ${summary.rounds + summary.failed} rounds)` : '';
   const rps = `${integer(summary.requestsPerSecond)}${arm === 'direct' ? mark : ''}${partial}`;
   const ratio = arm === 'direct' ? '1.00' : direct ? `${(summary.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}${mark}` : 'n/a';
   const proxyCpu = arm === 'direct' ? '–' : fixed(summary.proxyCpuPerMillion, 1);
-  return `| ${pipeline} | ${label} | ${arm} | ${rps} | ${ratio} | ${fixed(summary.p50Ms, 3)} | ${fixed(summary.p99Ms, 3)} | ${proxyCpu} | ${fixed(summary.backendCpuPerMillion, 1)} |`;
+  const proxyKernel = arm === 'direct' ? '–' : fixed(summary.proxySystemCpuPerMillion, 1);
+  return `| ${pipeline} | ${label} | ${arm} | ${rps} | ${ratio} | ${fixed(summary.p50Ms, 3)} | ${fixed(summary.p99Ms, 3)} | ${proxyCpu} | ${proxyKernel} | ${fixed(summary.backendCpuPerMillion, 1)} |`;
 }
 
 export function resultsTable(opts: BenchOptions, arms: ArmName[], results: Results): string {
   const lines = [
-    '| -P | test | arm | req/s | ÷ direct | p50 ms | p99 ms | proxy CPU s / M req | backends CPU s / M req |',
-    '|---:|---|---|---:|---:|---:|---:|---:|---:|',
+    '| -P | test | arm | req/s | ÷ direct | p50 ms | p99 ms | proxy CPU s / M req | of which kernel | backends CPU s / M req |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const pipeline of opts.pipelines) {
     for (const test of opts.tests) {
@@ -149,6 +150,7 @@ export function report(input: ReportInput): string {
     '- arms:',
     ...arms.map((arm) => `  - ${arm.name}: ${arm.description}`),
     '- CPU columns: utime+stime from /proc/<pid>/stat per million requests (an MSET or MGET of 10 keys is one request); proxy = its process and all descendants; backends = every redis-server behind the arm (the cluster arms: 3 masters and their 3 replicas, which receive the writes; nutcracker: 3 standalone servers)',
+    "- of which kernel: stime of the proxy's processes alone, per million requests, i.e. its system calls (on loopback a write also runs the receiver's TCP input and wake-up)",
     ...(hasDirect && taggedTests.length > 0
       ? [
           `- † direct ${taggedTests.map((test) => TEST_LABELS[test]).join(' and ')}: redis-benchmark --cluster cannot send a request whose keys are in different slots, so there every key of a request carries the same {tag} (one slot, one node, no split); the proxies get keys spread over the whole keyspace and split each request over the backends. The ratio compares unlike work.`,

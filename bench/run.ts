@@ -19,7 +19,7 @@ import { startNutcrackerArm } from './arms/nutcracker.ts';
 import { startSlotgateArm } from './arms/slotgate.ts';
 import { ensureBenchTools } from './ensure-tools.ts';
 import { type BenchOptions, OptionsError, parseBenchOptions, type TestName, usage } from './options.ts';
-import { cpuSecondsBetween, cpuSnapshot, machineBusySeconds, processTree } from './proc-cpu.ts';
+import { cpuSecondsBetween, cpuSnapshot, machineBusySeconds, processTree, systemCpuSecondsBetween } from './proc-cpu.ts';
 import { loadArgs, runRedisBenchmark, testArgs } from './redis-benchmark.ts';
 import { loadAverage, report } from './report.ts';
 import { Results } from './samples.ts';
@@ -77,9 +77,11 @@ async function measureOnce(arm: Arm, opts: BenchOptions, pipeline: number, test:
   const proxyBefore = cpuSnapshot(arm.proxyPids());
   const backendBefore = cpuSnapshot(arm.backendPids());
   const row = await runRedisBenchmark([...arm.target, ...loadArgs(opts, requests, pipeline), ...testArgs(test, arm.clusterMode)], opts.timeoutMs);
-  const proxyCpuSeconds = arm.proxyPids().length > 0 ? cpuSecondsBetween(proxyBefore, cpuSnapshot(arm.proxyPids())) : undefined;
+  const proxyAfter = arm.proxyPids().length > 0 ? cpuSnapshot(arm.proxyPids()) : undefined;
+  const proxyCpuSeconds = proxyAfter && cpuSecondsBetween(proxyBefore, proxyAfter);
+  const proxySystemCpuSeconds = proxyAfter && systemCpuSecondsBetween(proxyBefore, proxyAfter);
   const backendCpuSeconds = cpuSecondsBetween(backendBefore, cpuSnapshot(arm.backendPids()));
-  return { requestsPerSecond: row.requestsPerSecond, p50Ms: row.p50Ms, p99Ms: row.p99Ms, proxyCpuSeconds, backendCpuSeconds, requests };
+  return { requestsPerSecond: row.requestsPerSecond, p50Ms: row.p50Ms, p99Ms: row.p99Ms, proxyCpuSeconds, proxySystemCpuSeconds, backendCpuSeconds, requests };
 }
 
 /** One short unrecorded run of every test per arm: connections open, JIT warm, keys there for GET and MGET. */

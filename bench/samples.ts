@@ -7,6 +7,8 @@ export interface Sample {
   p99Ms: number;
   /** CPU-seconds of the proxy's processes during the run; undefined for the direct arm. */
   proxyCpuSeconds: number | undefined;
+  /** The kernel (stime) part of proxyCpuSeconds; undefined for the direct arm. */
+  proxySystemCpuSeconds: number | undefined;
   /** CPU-seconds of the redis-servers behind the arm during the run. */
   backendCpuSeconds: number;
   requests: number;
@@ -25,6 +27,8 @@ export interface Summary {
   p99Ms: number;
   /** CPU-seconds per million requests. */
   proxyCpuPerMillion: number | undefined;
+  /** The kernel part of proxyCpuPerMillion (its own median over the rounds). */
+  proxySystemCpuPerMillion: number | undefined;
   backendCpuPerMillion: number;
 }
 
@@ -57,14 +61,23 @@ export class Results {
     const { samples, errors } = this.cell(arm, pipeline, test);
     if (samples.length === 0) return undefined;
     const perMillion = (seconds: number, requests: number): number => (seconds * 1e6) / requests;
-    const proxy = samples.filter((s) => s.proxyCpuSeconds !== undefined);
+    /** Median per million requests of a proxy figure, over the samples that have it. */
+    const proxyPerMillion = (seconds: (s: Sample) => number | undefined): number | undefined => {
+      const values: number[] = [];
+      for (const s of samples) {
+        const value = seconds(s);
+        if (value !== undefined) values.push(perMillion(value, s.requests));
+      }
+      return values.length > 0 ? median(values) : undefined;
+    };
     return {
       rounds: samples.length,
       failed: errors.length,
       requestsPerSecond: median(samples.map((s) => s.requestsPerSecond)),
       p50Ms: median(samples.map((s) => s.p50Ms)),
       p99Ms: median(samples.map((s) => s.p99Ms)),
-      proxyCpuPerMillion: proxy.length > 0 ? median(proxy.map((s) => perMillion(s.proxyCpuSeconds as number, s.requests))) : undefined,
+      proxyCpuPerMillion: proxyPerMillion((s) => s.proxyCpuSeconds),
+      proxySystemCpuPerMillion: proxyPerMillion((s) => s.proxySystemCpuSeconds),
       backendCpuPerMillion: median(samples.map((s) => perMillion(s.backendCpuSeconds, s.requests))),
     };
   }

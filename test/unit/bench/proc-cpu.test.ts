@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { cpuSecondsBetween, cpuSnapshot, machineBusySeconds, processTree } from '../../../bench/proc-cpu.ts';
+import { cpuSecondsBetween, cpuSnapshot, machineBusySeconds, processTree, systemCpuSecondsBetween } from '../../../bench/proc-cpu.ts';
 
-const snapshot = (ticks: [number, number][], reaped = 0) => ({ ticks: new Map(ticks), reaped });
+/** A snapshot with the given total ticks, whose kernel part is a tenth of them. */
+const snapshot = (ticks: [number, number][], reaped = 0) => ({
+  total: { ticks: new Map(ticks), reaped },
+  system: { ticks: new Map(ticks.map(([pid, n]) => [pid, n / 10])), reaped: reaped / 10 },
+});
 
 describe('cpuSecondsBetween', () => {
   it('sums what every process used between the snapshots', () => {
@@ -24,6 +28,15 @@ describe('cpuSecondsBetween', () => {
   });
 });
 
+describe('systemCpuSecondsBetween', () => {
+  it('accounts the kernel part alike: new processes from zero, reaped ones less their part from before', () => {
+    expect(systemCpuSecondsBetween(snapshot([[1, 100], [2, 50]]), snapshot([[1, 130], [2, 60]]), 100)).toBeCloseTo(0.04);
+    expect(systemCpuSecondsBetween(snapshot([[1, 100]]), snapshot([[1, 100], [3, 25]]), 100)).toBeCloseTo(0.025);
+    expect(systemCpuSecondsBetween(snapshot([[1, 100], [2, 50]], 0), snapshot([[1, 110]], 70), 100)).toBeCloseTo(0.03);
+    expect(systemCpuSecondsBetween(snapshot([[2, 50]]), snapshot([]), 100)).toBe(0);
+  });
+});
+
 describe('processTree and cpuSnapshot', () => {
   it('find a child and a grandchild of this process', async () => {
     const child = spawn('sh', ['-c', 'sleep 30 & wait'], { stdio: 'ignore' });
@@ -36,7 +49,10 @@ describe('processTree and cpuSnapshot', () => {
       expect(tree).toContain(child.pid);
       expect(tree).toHaveLength(2);
       expect(processTree([process.pid])).toEqual(expect.arrayContaining(tree));
-      expect(cpuSnapshot([child.pid as number]).ticks.size).toBe(2);
+      const snap = cpuSnapshot([child.pid as number]);
+      expect(snap.total.ticks.size).toBe(2);
+      expect([...snap.system.ticks.keys()]).toEqual([...snap.total.ticks.keys()]);
+      for (const [pid, ticks] of snap.system.ticks) expect(ticks).toBeLessThanOrEqual(snap.total.ticks.get(pid) as number);
     } finally {
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
@@ -46,7 +62,7 @@ describe('processTree and cpuSnapshot', () => {
 
   it('skip pids that do not exist', () => {
     expect(processTree([2 ** 22 + 1])).toEqual([]);
-    expect(cpuSnapshot([2 ** 22 + 1]).ticks.size).toBe(0);
+    expect(cpuSnapshot([2 ** 22 + 1]).total.ticks.size).toBe(0);
   });
 });
 

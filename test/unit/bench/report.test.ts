@@ -12,6 +12,7 @@ const sample = (rps: number, proxyCpuSeconds: number | undefined, backendCpuSeco
   p50Ms: rps / 1e5,
   p99Ms: rps / 1e4,
   proxyCpuSeconds,
+  proxySystemCpuSeconds: proxyCpuSeconds === undefined ? undefined : proxyCpuSeconds * 0.6,
   backendCpuSeconds,
   requests: 1000,
 });
@@ -57,6 +58,7 @@ describe('Results', () => {
       p50Ms: 0.002,
       p99Ms: 0.02,
       proxyCpuPerMillion: 30,
+      proxySystemCpuPerMillion: 18,
       backendCpuPerMillion: 10,
     });
     expect(results.summary('direct', 16, 'set')).toBeUndefined();
@@ -73,10 +75,11 @@ describe('the report', () => {
   it('has a row per depth, test and arm, with ratios to direct and † on the hash-tagged multi-key tests', () => {
     const table = resultsTable(opts, ['direct', 'slotgate'], results).split('\n');
     expect(table).toHaveLength(6);
-    expect(table[2]).toBe('| 16 | SET | direct | 400,000 | 1.00 | 4.000 | 40.000 | – | 10.0 |');
-    expect(table[3]).toBe('| 16 | SET | slotgate | 200,000 | 0.50 | 2.000 | 20.000 | 5.0 | 10.0 |');
+    expect(table[0]).toContain('| proxy CPU s / M req | of which kernel | backends CPU s / M req |');
+    expect(table[2]).toBe('| 16 | SET | direct | 400,000 | 1.00 | 4.000 | 40.000 | – | – | 10.0 |');
+    expect(table[3]).toBe('| 16 | SET | slotgate | 200,000 | 0.50 | 2.000 | 20.000 | 5.0 | 3.0 | 10.0 |');
     expect(table[4]).toMatch(/^\| 16 \| MGET \(10 keys\) \| direct \| 100,000† \| 1.00 \|/);
-    expect(table[5]).toBe('| 16 | MGET (10 keys) | slotgate | failed (1) | | | | | |');
+    expect(table[5]).toBe('| 16 | MGET (10 keys) | slotgate | failed (1) | | | | | | |');
   });
 
   it('lists each failure with where it happened', () => {
