@@ -1,4 +1,5 @@
 /** Small RESP encoders for replies slotgate makes itself and commands it sends on its own. */
+import { copyBytes, headerLength, writeHeader } from './bytes.ts';
 
 const CRLF = '\r\n';
 
@@ -55,38 +56,31 @@ export function encodeSubCommand(
   span: number,
 ): Buffer {
   const argc = 1 + count * span;
-  let size = headerLength(42, argc) + headerLength(36, name.length) + name.length + 2;
+  const starts = view.starts;
+  const ends = view.ends;
+  let size = headerLength(argc) + headerLength(name.length) + name.length + 2;
   for (let i = from; i < from + count; i++) {
     for (let j = 0; j < span; j++) {
-      const length = view.ends[indexes[i] + j] - view.starts[indexes[i] + j];
-      size += headerLength(36, length) + length + 2;
+      const length = ends[indexes[i] + j] - starts[indexes[i] + j];
+      size += headerLength(length) + length + 2;
     }
   }
   const out = Buffer.allocUnsafe(size);
-  let pos = writeHeader(out, 0, 42, argc);
-  pos = writeHeader(out, pos, 36, name.length);
-  pos += name.copy(out, pos);
+  let pos = writeHeader(out, 0, 42 /* * */, argc);
+  pos = writeHeader(out, pos, 36 /* $ */, name.length);
+  pos = copyBytes(name, 0, name.length, out, pos);
   pos = writeCrlf(out, pos);
+  const source = view.buffer;
   for (let i = from; i < from + count; i++) {
     for (let j = 0; j < span; j++) {
-      const start = view.starts[indexes[i] + j];
-      const end = view.ends[indexes[i] + j];
-      pos = writeHeader(out, pos, 36, end - start);
-      pos += view.buffer.copy(out, pos, start, end);
+      const start = starts[indexes[i] + j];
+      const end = ends[indexes[i] + j];
+      pos = writeHeader(out, pos, 36 /* $ */, end - start);
+      pos = copyBytes(source, start, end, out, pos);
       pos = writeCrlf(out, pos);
     }
   }
   return out;
-}
-
-function headerLength(_type: number, n: number): number {
-  return 1 + String(n).length + 2;
-}
-
-function writeHeader(out: Buffer, pos: number, type: number, n: number): number {
-  out[pos++] = type;
-  pos += out.write(String(n), pos, 'latin1');
-  return writeCrlf(out, pos);
 }
 
 function writeCrlf(out: Buffer, pos: number): number {

@@ -22,11 +22,56 @@ export function readInteger(reply: Buffer): number | null {
 
 /** The count in an array header ("*3\r\n"), and where its first element starts; null if not an array. */
 export function readArrayHeader(reply: Buffer): { count: number; offset: number } | null {
-  if (reply[0] !== 42 /* * */ && reply[0] !== 126 /* ~ */) return null;
-  const newline = reply.indexOf(10);
-  if (newline < 0) return null;
-  const count = Number(reply.toString('latin1', 1, newline - 1));
-  return Number.isInteger(count) ? { count, offset: newline + 1 } : null;
+  const count = arrayCount(reply);
+  return count === NOT_AN_ARRAY ? null : { count, offset: arrayOffset };
+}
+
+/** arrayCount's answer for a reply that is not an array (or has a malformed header). */
+const NOT_AN_ARRAY = -2;
+/** Where the first element starts, set by arrayCount. */
+let arrayOffset = 0;
+
+/** The element count of an array reply (-1 for a null array), or NOT_AN_ARRAY; sets arrayOffset. */
+function arrayCount(reply: Buffer): number {
+  if (reply[0] !== 42 /* * */ && reply[0] !== 126 /* ~ */) return NOT_AN_ARRAY;
+  if (reply[1] === 45 /* - */ && reply[2] === 49 /* 1 */ && reply[3] === 13) {
+    arrayOffset = 5;
+    return -1;
+  }
+  let count = 0;
+  let i = 1;
+  for (; i < reply.length && reply[i] !== 13 /* CR */; i++) {
+    const digit = reply[i] - 48;
+    if (digit < 0 || digit > 9) return NOT_AN_ARRAY;
+    count = count * 10 + digit;
+  }
+  if (i === 1 || i + 1 >= reply.length) return NOT_AN_ARRAY;
+  arrayOffset = i + 2;
+  return count;
+}
+
+/**
+ * Where each element of an array reply sits: element i is `reply[starts[i], ends[i])`, a complete
+ * reply of its own. Fills the given arrays (which must have room) and returns the count, or -1 when
+ * `reply` is not an array, or a null array. For merges that copy elements straight into their
+ * output, without a Buffer per element.
+ */
+export function elementBounds(reply: Buffer, starts: Int32Array, ends: Int32Array): number {
+  const count = arrayCount(reply);
+  if (count < 0 || count > starts.length) return -1;
+  const scanner = elementScanner;
+  let pos = arrayOffset;
+  for (let i = 0; i < count; i++) {
+    const end = scanner.scan(reply, pos, reply.length);
+    if (end < 0) {
+      scanner.reset();
+      return -1;
+    }
+    starts[i] = pos;
+    ends[i] = end;
+    pos = end;
+  }
+  return count;
 }
 
 /**
@@ -34,12 +79,12 @@ export function readArrayHeader(reply: Buffer): { count: number; offset: number 
  * when `reply` is not an array, or a null array.
  */
 export function arrayElements(reply: Buffer): Buffer[] | null {
-  const header = readArrayHeader(reply);
-  if (header === null || header.count < 0) return null;
-  const elements: Buffer[] = new Array(header.count);
+  const count = arrayCount(reply);
+  if (count < 0) return null;
+  const elements: Buffer[] = new Array(count);
   const scanner = elementScanner;
-  let pos = header.offset;
-  for (let i = 0; i < header.count; i++) {
+  let pos = arrayOffset;
+  for (let i = 0; i < count; i++) {
     const end = scanner.scan(reply, pos, reply.length);
     if (end < 0) {
       scanner.reset();

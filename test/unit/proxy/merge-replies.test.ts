@@ -144,9 +144,24 @@ describe('reorderArrays', () => {
     expect(text(reorderArrays(parts, withOrder([1, 0])))).toBe('*2|$4|a|b|$0||');
   });
 
+  it('copies large values and many keys whole', () => {
+    // 100 keys over 3 parts, part p holding keys p, p+3, p+6 …; values from 0 to 99 x's long.
+    const value = (key: number) => `$${key}\r\n${'x'.repeat(key)}\r\n`;
+    const keysOf = (p: number) => Array.from({ length: 100 }, (_, key) => key).filter((key) => key % 3 === p);
+    const parts = [0, 1, 2].map((p) => resp(`*${keysOf(p).length}\r\n${keysOf(p).map(value).join('')}`));
+    const merged = reorderArrays(parts, withOrder([...keysOf(0), ...keysOf(1), ...keysOf(2)])) as Buffer;
+    const expected = `*100\r\n${Array.from({ length: 100 }, (_, key) => value(key)).join('')}`;
+    expect(merged.toString()).toBe(expected);
+  });
+
   it('returns the first error', () => {
     const parts = [resp('*1\r\n$1\r\na\r\n'), resp('-MOVED 1 127.0.0.1:1\r\n')];
     expect(text(reorderArrays(parts, withOrder([0, 1])))).toBe('-MOVED 1 127.0.0.1:1|');
+  });
+
+  it('refuses parts that hold more values than keys were sent', () => {
+    const parts = [resp('*2\r\n$1\r\na\r\n$1\r\nb\r\n'), resp('*1\r\n$1\r\nc\r\n')];
+    expect(text(reorderArrays(parts, withOrder([0, 1])))).toMatch(/^-ERR slotgate: /);
   });
 
   it('refuses parts that hold fewer values than keys were sent', () => {
