@@ -1,13 +1,18 @@
 /**
  * Arms (b) and (c): slotgate in front of the cluster, as one process (--workers 1; its default is one
- * per core) or with --workers N (a supervising primary and N processes sharing the port). Started
- * here rather than with scripts/demo.ts's startSlotgate() because the bench adds --workers; the
- * same command otherwise: node src/main.ts --bind --port --seeds.
+ * per core) or with --workers N (a supervising primary and N processes sharing the port).
+ *
+ * Run as operators run it: compiled, `node dist/main.js --bind --port --seeds --workers`, with dist/
+ * built afresh (`npm run build`) once per bench run, before the first slotgate arm starts. Not
+ * src/main.ts: the type stripper Node loads for .ts files stays resident, which production doesn't
+ * pay. Started here rather than with scripts/demo.ts's startSlotgate() (which runs src/main.ts)
+ * because the bench adds --workers and must run the build.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDist } from '../../test/helpers/build-dist.ts';
 import type { RedisClusterHandle } from '../../test/helpers/redis-cluster.ts';
 import { processTree } from '../proc-cpu.ts';
 import { type Arm, freePort, HOST, tailOf, terminate, waitForPing } from './arm.ts';
@@ -22,17 +27,36 @@ function readLog(file: string): string {
   }
 }
 
+/**
+ * dist/main.js, built by the first call in this bench run. A failed build fails every slotgate arm
+ * with tsc's output, without building again.
+ */
+let built: { main: string } | { error: Error } | undefined;
+function distMain(): string {
+  if (built === undefined) {
+    console.log('building dist/ (npm run build)...');
+    try {
+      built = { main: buildDist() };
+    } catch (error) {
+      built = { error: error as Error };
+    }
+  }
+  if ('error' in built) throw built.error;
+  return built.main;
+}
+
 /** Starts slotgate with --workers <workers>. Rejects with its log's tail if it does not answer PING. */
 export async function startSlotgateArm(
   name: 'slotgate' | 'slotgate-all',
   cluster: RedisClusterHandle,
   workers: number,
 ): Promise<Arm> {
+  const main = distMain();
   const port = await freePort();
   const logFile = join(cluster.dir, `${name}.log`);
   const flags = ['--bind', HOST, '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', String(workers)];
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [join(repoRoot, 'src/main.ts'), ...flags], { cwd: repoRoot, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [main, ...flags], { cwd: repoRoot, stdio: ['ignore', out, out] });
   closeSync(out);
   child.on('error', () => {}); // shows up as an early exit
   const killOnExit = (): void => void child.kill('SIGKILL');

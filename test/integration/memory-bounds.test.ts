@@ -1,5 +1,7 @@
 /**
- * Memory bounds of slotgate, run as a child process so its resident set is its own:
+ * Memory bounds of slotgate, run as a child process so its resident set is its own, and compiled
+ * (dist/main.js, built in beforeAll) so that resident set is what production sees: running
+ * src/main.ts would add Node's type stripper, which stays loaded. The cases:
  *   (a) 10,000 idle client connections (opened from a helper child with its own file limit);
  *   (b) a client that pipelines GETs of 100 KB values and does not read the replies;
  *   (c) one MGET of 10,000 keys spread over the cluster.
@@ -20,6 +22,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.ts';
 import { missingRedisTools, startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { pings } from '../helpers/ping.ts';
+import { buildDist } from '../helpers/build-dist.ts';
 import { defaultSettings } from '../../src/config/settings.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -202,11 +205,18 @@ async function freePort(): Promise<number> {
 }
 
 
-/** Whether this slotgate knows --workers (then we ask for one process, so RSS is one heap's). */
-const supportsWorkersFlag = ((): boolean => {
-  const help = spawnSync(process.execPath, [join(repoRoot, 'src/main.ts'), '--help'], { cwd: repoRoot, encoding: 'utf8', timeout: 15_000 });
+/** Whether the slotgate at `main` knows --workers (then we ask for one process, so RSS is one heap's). */
+function supportsWorkersFlag(main: string): boolean {
+  const help = spawnSync(process.execPath, [main, '--help'], { cwd: repoRoot, encoding: 'utf8', timeout: 15_000 });
   return typeof help.stdout === 'string' && help.stdout.includes('--workers');
-})();
+}
+
+/** How slotgate is started: set in beforeAll, once dist/ is built. */
+interface SlotgateCommand {
+  /** dist/main.js */
+  main: string;
+  withWorkersFlag: boolean;
+}
 
 function tail(file: string, lines = 20): string {
   try {
@@ -216,13 +226,13 @@ function tail(file: string, lines = 20): string {
   }
 }
 
-/** `node src/main.ts` under `bash -c 'ulimit -n ...; exec ...'`: exec keeps the pid, so /proc/<pid> is slotgate's. */
-async function startProxyChild(seeds: string[], logDir: string, name: string): Promise<ProxyChild> {
+/** `node dist/main.js` under `bash -c 'ulimit -n ...; exec ...'`: exec keeps the pid, so /proc/<pid> is slotgate's. */
+async function startProxyChild(slotgate: SlotgateCommand, seeds: string[], logDir: string, name: string): Promise<ProxyChild> {
   const port = await freePort();
   const logFile = join(logDir, `slotgate-${name}.log`);
   const out = openSync(logFile, 'a');
-  const args = [join(repoRoot, 'src/main.ts'), '--bind', '127.0.0.1', '--port', String(port), '--seeds', seeds.join(','), '--log-level', 'warn'];
-  if (supportsWorkersFlag) args.push('--workers', '1');
+  const args = [slotgate.main, '--bind', '127.0.0.1', '--port', String(port), '--seeds', seeds.join(','), '--log-level', 'warn'];
+  if (slotgate.withWorkersFlag) args.push('--workers', '1');
   const child = spawn('bash', ['-c', RAISE_FILE_LIMIT, 'bash', process.execPath, ...args], { cwd: repoRoot, stdio: ['ignore', out, out] });
   closeSync(out);
   liveChildren.add(child);
@@ -462,10 +472,14 @@ const missing = missingRedisTools().filter((tool) => tool !== 'redis-benchmark')
 
 describe.skipIf(missing.length > 0)('memory bounds of slotgate as a child process', () => {
   let cluster: RedisClusterHandle;
+  let slotgate: SlotgateCommand;
   let proxy: ProxyChild | undefined;
   let helper: IdleClients | undefined;
 
   beforeAll(async () => {
+    const main = buildDist();
+    slotgate = { main, withWorkersFlag: supportsWorkersFlag(main) };
+    console.log(`[memory-bounds] slotgate: node ${main}${slotgate.withWorkersFlag ? ' --workers 1' : ''} (dist/ just built)`);
     cluster = await startRedisCluster({ replicasPerMaster: 0 });
   });
 
@@ -482,7 +496,7 @@ describe.skipIf(missing.length > 0)('memory bounds of slotgate as a child proces
   });
 
   it('holds 10,000 idle client connections in under 150 MB, every one still answering', async (context) => {
-    proxy = await startProxyChild(cluster.seeds, cluster.dir, 'idle');
+    proxy = await startProxyChild(slotgate, cluster.seeds, cluster.dir, 'idle');
     const ownLimit = openFileLimit('self');
     const baseline = rssOf(proxy.pid);
     const watch = new RssWatch(proxy.pid);
@@ -535,7 +549,7 @@ describe.skipIf(missing.length > 0)('memory bounds of slotgate as a child proces
   });
 
   it('stops reading from a client that pipelines GETs of 100 KB values without reading, keeping memory bounded', async () => {
-    proxy = await startProxyChild(cluster.seeds, cluster.dir, 'pipeline');
+    proxy = await startProxyChild(slotgate, cluster.seeds, cluster.dir, 'pipeline');
     const values: Buffer[] = [];
     const setup = await RawClient.open(proxy.port);
     for (let k = 0; k < BIG_KEYS; k++) {
@@ -625,7 +639,7 @@ describe.skipIf(missing.length > 0)('memory bounds of slotgate as a child proces
   });
 
   it('answers an MGET of 10,000 keys across the cluster correctly with a small RSS increase', async () => {
-    proxy = await startProxyChild(cluster.seeds, cluster.dir, 'mget');
+    proxy = await startProxyChild(slotgate, cluster.seeds, cluster.dir, 'mget');
     const client = await RawClient.open(proxy.port);
     const valueOf = (i: number): string => `value:${String(i).padStart(6, '0')}:`.padEnd(100, String.fromCharCode(97 + (i % 26)));
     const keys: string[] = [];
