@@ -120,6 +120,18 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'choice', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
   },
+  metricsPort: {
+    flag: 'metrics-port',
+    valueName: 'port',
+    rule: { type: 'integer', min: 0, max: 65535 },
+    description: 'Port for Prometheus metrics over HTTP (GET /metrics); 0 serves none.',
+  },
+  metricsBind: {
+    flag: 'metrics-bind',
+    valueName: 'address',
+    rule: { type: 'address' },
+    description: 'Address the metrics server listens on.',
+  },
 };
 
 export const settingSpecs: readonly SettingSpec[] = (Object.keys(table) as (keyof Settings)[]).map((key) => ({

@@ -51,6 +51,13 @@ export interface Settings {
   workers: number;
   /** pino log level: fatal, error, warn, info, debug, trace or silent. */
   logLevel: string;
+  /**
+   * Port of the HTTP server that serves Prometheus metrics on GET /metrics; 0 for none. With
+   * several workers the supervisor serves it, summing what every worker reports.
+   */
+  metricsPort: number;
+  /** Address the metrics server listens on. */
+  metricsBind: string;
 }
 
 export const defaultSettings: Settings = {
@@ -70,4 +77,6 @@ export const defaultSettings: Settings = {
   readFrom: 'master',
   workers: 0,
   logLevel: 'info',
+  metricsPort: 0,
+  metricsBind: '127.0.0.1',
 };

@@ -100,6 +100,8 @@ describe('loadSettings precedence', () => {
       SLOTGATE_RETRY_BUDGET_MS: '2500',
       SLOTGATE_TOPOLOGY_REFRESH_INTERVAL: '0',
       SLOTGATE_LOG_LEVEL: 'TRACE',
+      SLOTGATE_METRICS_PORT: '9121',
+      SLOTGATE_METRICS_BIND: '0.0.0.0',
     };
     expect(Object.keys(env).sort()).toEqual(settingSpecs.map((spec) => spec.env).sort());
     expect(loadSettings([], env)).toEqual({
@@ -119,6 +121,8 @@ describe('loadSettings precedence', () => {
       retryBudgetMs: 2500,
       topologyRefreshIntervalSeconds: 0,
       logLevel: 'trace',
+      metricsPort: 9121,
+      metricsBind: '0.0.0.0',
     });
   });
 
