@@ -38,6 +38,8 @@ export class TopologyRefresher {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly connections: ControlConnections;
+  /** Refreshes that took a map and those that got none, since start (metrics). */
+  readonly stats = { refreshes: 0, failures: 0 };
 
   constructor(options: TopologyRefresherOptions) {
     this.options = options;
@@ -121,8 +123,10 @@ export class TopologyRefresher {
   private async refresh(): Promise<void> {
     try {
       const { map, from } = await this.fetch();
+      this.stats.refreshes++;
       if (!this.stopped) this.options.onSlotMap(map, from);
     } catch (error) {
+      this.stats.failures++;
       this.warnOnce((error as Error).message);
     } finally {
       this.running = false;

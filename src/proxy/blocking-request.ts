@@ -75,7 +75,7 @@ export class BlockingRequest implements ReplyTarget {
   }
 
   onFailure(message: string, written: boolean): void {
-    this.finish(written ? inDoubt(message) : encodeError(message));
+    this.finish(written ? inDoubt(this.target, message) : encodeError(message));
   }
 
   private finish(reply: Buffer): void {

@@ -20,6 +20,7 @@ import { mergeInfo, type ProxyInfo } from './split/merge-info.ts';
 import { scanAcrossMasters } from './split/scan.ts';
 import { splitBySlot } from './split/split-by-slot.ts';
 import { startReading } from '../util/socket-reader.ts';
+import type { ProxyMetrics } from '../observability/metrics.ts';
 
 /** What every session shares. */
 export interface ProxyContext {
@@ -40,6 +41,8 @@ export interface ProxyContext {
   proxyInfo(): ProxyInfo;
   /** Every open session, for CLIENT LIST. */
   sessions: ReadonlySet<ClientSession>;
+  /** Counters bumped on the data path, published at scrape time. */
+  metrics: ProxyMetrics;
   onSessionClosed(session: ClientSession): void;
 }
 
@@ -65,6 +68,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   /** Picks this client's connection to each node: consecutive in this process, whatever the ids. */
   readonly affinity: number;
   readonly router: Router;
+  readonly metrics: ProxyMetrics;
   name: Buffer | null = null;
   flushQueued = false;
   readonly remoteAddress: string;
@@ -116,6 +120,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.affinity = affinity;
     this.context = context;
     this.router = context.router;
+    this.metrics = context.metrics;
     this.parser = new RequestParser(this, context);
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
@@ -124,6 +129,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       // After QUIT or a protocol error nothing more is read: it would only pile up.
       if (this.closing) return;
       this.lastActiveAt = Date.now();
+      this.metrics.clientBytesRead += chunk.length;
       try {
         this.parser.feed(chunk);
         // Blocked, the socket is still read so a client that leaves is noticed (and its blocking
@@ -155,6 +161,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       return;
     }
     this.lastCommand = spec.name;
+    this.metrics.commands[spec.id]++;
     const arity = spec.arity;
     if ((arity > 0 && view.argc !== arity) || view.argc < -arity) {
       this.refuse(wrongArity(spec.name));
@@ -255,6 +262,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   flush(): void {
     if (this.closed) return;
     if (this.out.length > 0) {
+      this.metrics.clientBytesWritten += this.outBytes;
       const drained = writeBatch(this.socket, this.out, this.outBytes);
       this.out = [];
       this.outBytes = 0;
@@ -437,6 +445,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   /** A reply slotgate made itself: straight out when nothing is ahead of it, else in line. */
   private replyLocal(reply: Buffer): void {
+    if (reply[0] === 45 /* '-' */) this.metrics.localErrors++;
     if (this.head === null) {
       if (this.silent) return;
       this.out.push(reply);

@@ -45,7 +45,7 @@ export class PendingRequest implements RoutedRequest {
   }
 
   onFailure(message: string, written: boolean): void {
-    if (written && !this.readOnly) this.complete(inDoubt(message));
+    if (written && !this.readOnly) this.complete(inDoubt(this, message));
     else this.session.router.retryLater(this, message);
   }
 
@@ -63,8 +63,10 @@ export class PendingRequest implements RoutedRequest {
 
 /**
  * A write was on its way when its node's connection died: it may or may not have been applied, and
- * sending it again could apply it twice (INCR), so the client is told.
+ * sending it again could apply it twice (INCR), so the client is told. Counted against `request`'s
+ * session (the client's request, whichever part of it failed).
  */
-export function inDoubt(message: string): Buffer {
+export function inDoubt(request: PendingRequest, message: string): Buffer {
+  request.session.metrics.inDoubtWrites++;
   return encodeError(`${message}; the write was in flight and may or may not have been applied`);
 }

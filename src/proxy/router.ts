@@ -8,6 +8,7 @@ import { NodePool } from '../upstream/node-pool.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
 import { ParkedRequests } from './parked-requests.ts';
 import type { RoutedRequest } from './routed-request.ts';
+import type { HealthCounts } from '../observability/metrics.ts';
 
 export interface RouterOptions {
   connectionsPerNode: number;
@@ -47,8 +48,8 @@ export class Router {
   private readonly parked: ParkedRequests;
   /** Pools of nodes that lost their slots while requests were in flight on them, and their close timers. */
   private readonly retiring = new Map<string, NodeJS.Timeout>();
-  /** Redirects followed since start, for INFO and tests. */
-  readonly stats = { moved: 0, ask: 0 };
+  /** Redirects followed and slot maps that changed the routing, since start, for INFO, metrics and tests. */
+  readonly stats = { moved: 0, ask: 0, mapChanges: 0 };
 
   constructor(options: RouterOptions) {
     this.options = options;
@@ -75,6 +76,7 @@ export class Router {
     this.masterSlots = this.masters.map((pool) => bySlot.indexOf(pool));
     if (this.options.readFrom !== 'master') this.replicasBySlot = this.replicasOf(map);
     if (changed) {
+      this.stats.mapChanges++;
       this.options.logger.info({ masters }, 'slot map updated');
       this.closeUnused(map);
     }
@@ -201,6 +203,15 @@ export class Router {
         ...[...this.replicaPools.values()].map((pool) => ({ address: pool.address, role: 'replica', health: pool.health(), inFlight: pool.inFlight })),
       ],
     };
+  }
+
+  /** Backend connections by role and health, for metrics. */
+  connectionHealth(): { master: HealthCounts; replica: HealthCounts } {
+    const master = { up: 0, idle: 0, suspect: 0, down: 0 };
+    const replica = { up: 0, idle: 0, suspect: 0, down: 0 };
+    for (const pool of this.pools.values()) pool.countHealth(master);
+    for (const pool of this.replicaPools.values()) pool.countHealth(replica);
+    return { master, replica };
   }
 
   close(): void {

@@ -153,7 +153,7 @@ export class TransactionRequest implements RoutedRequest {
     this.failure = null;
     this.failureWritten = false;
     this.clusterError = null;
-    if (written && !this.readOnly) this.target.complete(inDoubt(message));
+    if (written && !this.readOnly) this.target.complete(inDoubt(this.target, message));
     else this.target.session.router.retryLater(this, message);
   }
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Settings } from '../config/settings.ts';
 import { loadCommandTable } from '../commands/load-command-table.ts';
 import { withControlConnection } from '../cluster/control-connection.ts';
@@ -10,6 +11,8 @@ import { CommandPolicies } from '../proxy/command-policy.ts';
 import { Router } from '../proxy/router.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
 import { SLOTGATE_VERSION } from '../version.ts';
+import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
+import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
 
 /** A listening proxy. `close()` stops accepting, lets in-flight replies drain, then closes every socket. */
 export interface RunningProxy {
@@ -17,6 +20,10 @@ export interface RunningProxy {
   port: number;
   /** What INFO's Proxy section shows: counters and node health, for tests and operators. */
   stats(): ProxyInfo;
+  /** Its Prometheus registry when settings.metricsPort is set (a worker hands it to the supervisor), else null. */
+  metricsRegistry: Registry | null;
+  /** The port /metrics is served on; 0 when this process serves none. */
+  metricsPort: number;
   close(): Promise<void>;
 }
 
@@ -31,6 +38,8 @@ export interface StartOptions {
   /** This worker's index and how many there are: client ids are index + 1, + count, … so they stay unique across workers. */
   workerIndex?: number;
   workerCount?: number;
+  /** Serve /metrics on settings.metricsPort (default true); a worker leaves that to its supervisor. */
+  serveMetrics?: boolean;
 }
 
 /** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port. */
@@ -68,6 +77,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   routerRef = router;
 
   const sessions = new Set<ClientSession>();
+  const metrics = new ProxyMetrics(table.size);
   let drained: (() => void) | null = null;
   const context: ProxyContext = {
     table,
@@ -82,6 +92,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
     sessions,
+    metrics,
     proxyInfo: () => {
       const state = router.describe();
       return {
@@ -109,6 +120,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   // Paused, so that the session can switch the socket to the shared read buffer before it reads.
   const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
     if (sessions.size >= settings.maxClients) {
+      metrics.clientsRefused++;
       socket.on('error', () => {});
       socket.end(MAX_CLIENTS_REPLY, () => socket.destroy());
       return;
@@ -116,10 +128,26 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     sessions.add(new ClientSession(socket, nextClientId, accepted++, context));
     nextClientId += idStride;
   });
+  const metricsRegistry =
+    settings.metricsPort === 0
+      ? null
+      : createMetricsRegistry(metrics, table, () => ({
+          info: context.proxyInfo(),
+          clientsAccepted: accepted,
+          topology: { ...refresher.stats, mapChanges: router.stats.mapChanges },
+          backendConnections: router.connectionHealth(),
+        }));
   let port: number;
+  let metricsServer: MetricsServer | null = null;
   try {
     port = await listen(server, settings.port, settings.bind, options.reusePort === true);
+    if (metricsRegistry !== null && options.serveMetrics !== false) {
+      const registry = metricsRegistry;
+      const render = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+      metricsServer = await startMetricsServer(settings.metricsPort, settings.metricsBind, render, logger);
+    }
   } catch (error) {
+    server.close();
     refresher.stop();
     router.close();
     throw error;
@@ -130,6 +158,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const close = (): Promise<void> => {
     closing ??= (async () => {
       refresher.stop();
+      await metricsServer?.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       if (sessions.size > 0) {
         const allClosed = new Promise<void>((resolve) => (drained = resolve));
@@ -145,7 +174,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     })();
     return closing;
   };
-  return { port, stats: context.proxyInfo, close };
+  return { port, stats: context.proxyInfo, metricsRegistry, metricsPort: metricsServer?.port ?? 0, close };
 }
 
 /** The slot map, the command table and the cluster's Redis version, from the seeds. */

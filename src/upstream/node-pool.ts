@@ -46,6 +46,11 @@ export class NodePool {
     return down ? 'down' : 'up';
   }
 
+  /** Adds one to `counts[health]` for each connection (metrics, at scrape time). */
+  countHealth(counts: Record<'up' | 'idle' | 'suspect' | 'down', number>): void {
+    for (const connection of this.connections) counts[connection.health]++;
+  }
+
   close(): void {
     for (const connection of this.connections) connection.close();
   }

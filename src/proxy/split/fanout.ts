@@ -80,7 +80,7 @@ export class PartRequest implements RoutedRequest {
   }
 
   onFailure(message: string, written: boolean): void {
-    if (written && !this.readOnly) this.fanout.onPart(this.index, inDoubt(message));
+    if (written && !this.readOnly) this.fanout.onPart(this.index, inDoubt(this.fanout.target, message));
     else this.fanout.target.session.router.retryLater(this, message);
   }
 

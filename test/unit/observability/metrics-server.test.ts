@@ -1,0 +1,43 @@
+import { request } from 'node:http';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startMetricsServer, type MetricsServer } from '../../../src/observability/metrics-server.ts';
+
+let server: MetricsServer;
+let renders = 0;
+
+beforeAll(async () => {
+  server = await startMetricsServer(0, '127.0.0.1', async () => {
+    renders++;
+    return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: 'slotgate_up 1\n' };
+  }, pino({ level: 'silent' }));
+});
+
+afterAll(() => server.close());
+
+function fetchRaw(method: string, path: string, body?: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, method, path }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+it('serves GET /metrics from render()', async () => {
+  const response = await fetchRaw('GET', '/metrics');
+  expect(response).toEqual({ status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', body: 'slotgate_up 1\n' });
+  expect((await fetchRaw('GET', '/metrics?name[]=x')).status).toBe(200);
+});
+
+it('answers 404 elsewhere and 405 for other methods, without rendering', async () => {
+  const before = renders;
+  expect((await fetchRaw('GET', '/')).status).toBe(404);
+  expect((await fetchRaw('GET', '/metrics/x')).status).toBe(404);
+  expect((await fetchRaw('POST', '/metrics', 'x'.repeat(100_000))).status).toBe(405);
+  expect(renders).toBe(before);
+});
