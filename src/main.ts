@@ -6,6 +6,8 @@ import { ConfigError } from './config/config-error.ts';
 import { loadSettings } from './config/load-settings.ts';
 import type { Settings } from './config/settings.ts';
 import { createLogger } from './observability/logger.ts';
+import { startMetricsServer } from './observability/metrics-server.ts';
+import { aggregateWorkerMetrics, answerMetricsRequests } from './observability/worker-metrics.ts';
 import { startProxy, type RunningProxy } from './server/start-proxy.ts';
 import { startWorkers, WORKER_ENV, type WorkerPool } from './server/worker-pool.ts';
 import { SLOTGATE_VERSION } from './version.ts';
@@ -41,12 +43,15 @@ async function main(): Promise<void> {
   try {
     if (workerIndex === undefined && workers > 1) {
       proxy = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), logger);
+      if (settings.metricsPort !== 0) proxy = await serveWorkerMetrics(proxy, settings, logger);
     } else {
       proxy = await startProxy(settings, logger.child(workerIndex === undefined ? {} : { worker: Number(workerIndex) }), {
         reusePort: workerIndex !== undefined,
         workerIndex: Number(workerIndex ?? 0),
         workerCount: workers,
+        serveMetrics: workerIndex === undefined,
       });
+      if (workerIndex !== undefined && proxy.metricsRegistry !== null) answerMetricsRequests(proxy.metricsRegistry);
       process.send?.({ listening: proxy.port });
     }
   } catch (err) {
@@ -61,6 +66,24 @@ async function main(): Promise<void> {
     const running = proxy;
     process.on('disconnect', () => void stop(running, logger, 'SIGTERM'));
   }
+}
+
+/** The supervisor serves /metrics, summing its workers' answers on each scrape; close() stops it too. */
+async function serveWorkerMetrics(pool: WorkerPool, settings: Settings, logger: Logger): Promise<WorkerPool> {
+  let server;
+  try {
+    server = await startMetricsServer(settings.metricsPort, settings.metricsBind, () => aggregateWorkerMetrics(pool.children()), logger);
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  return {
+    ...pool,
+    close: async () => {
+      await server.close();
+      await pool.close();
+    },
+  };
 }
 
 /** settings.workers, with 0 meaning one per core; one when the port is 0 (workers must share a fixed port). */

@@ -13,6 +13,8 @@ const STOP_TIMEOUT_MS = 10_000;
 
 export interface WorkerPool {
   port: number;
+  /** The workers running now (the supervisor asks them for their metrics). */
+  children(): ChildProcess[];
   close(): Promise<void>;
 }
 
@@ -96,5 +98,5 @@ export async function startWorkers(count: number, mainScript: string, argv: stri
     throw error;
   }
   logger.info({ workers: count, port }, 'workers listening');
-  return { port, close };
+  return { port, children: () => [...workers.values()], close };
 }

@@ -1,0 +1,78 @@
+import type { ChildProcess } from 'node:child_process';
+import { AggregatorRegistry, type Registry } from 'prom-client';
+
+/**
+ * Metrics across worker processes. Each worker keeps its own registry; the supervisor, which
+ * serves /metrics, asks every worker for `getMetricsAsJSON()` over the IPC channel on each scrape
+ * and sums the answers with prom-client's AggregatorRegistry.aggregate (which works on the JSON
+ * alone; node:cluster is not involved). A worker that doesn't answer in time is left out of that
+ * scrape, and slotgate_workers_reporting says how many did.
+ */
+
+/** How long a scrape waits for the workers. */
+export const WORKER_METRICS_TIMEOUT_MS = 1000;
+
+interface MetricsRequest {
+  slotgateMetricsRequest: number;
+}
+interface MetricsReply {
+  slotgateMetricsReply: number;
+  metrics: object[];
+}
+
+/** In a worker: answer the supervisor's requests for `registry`'s metrics. */
+export function answerMetricsRequests(registry: Registry): void {
+  process.on('message', (message: MetricsRequest) => {
+    if (typeof message?.slotgateMetricsRequest !== 'number') return;
+    const id = message.slotgateMetricsRequest;
+    registry.getMetricsAsJSON().then(
+      (metrics) => process.send?.({ slotgateMetricsReply: id, metrics } satisfies MetricsReply),
+      () => {},
+    );
+  });
+}
+
+let nextRequestId = 1;
+
+/** In the supervisor: each worker's metrics as JSON, from those that answer within `timeoutMs`. */
+export async function askWorkersForMetrics(workers: Iterable<ChildProcess>, timeoutMs = WORKER_METRICS_TIMEOUT_MS): Promise<object[][]> {
+  const id = nextRequestId++;
+  const answers = await Promise.all([...workers].map((worker) => askOne(worker, id, timeoutMs)));
+  return answers.filter((answer): answer is object[] => answer !== null);
+}
+
+function askOne(worker: ChildProcess, id: number, timeoutMs: number): Promise<object[] | null> {
+  if (!worker.connected) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const finish = (answer: object[] | null): void => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      resolve(answer);
+    };
+    const onMessage = (message: MetricsReply): void => {
+      if (message?.slotgateMetricsReply === id && Array.isArray(message.metrics)) finish(message.metrics);
+    };
+    const onExit = (): void => finish(null);
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    worker.on('message', onMessage);
+    worker.once('exit', onExit);
+    worker.send({ slotgateMetricsRequest: id } satisfies MetricsRequest, (error) => {
+      if (error) finish(null);
+    });
+  });
+}
+
+/** The workers' metrics summed into one Prometheus text, with how many workers answered. */
+export async function aggregateWorkerMetrics(workers: Iterable<ChildProcess>, timeoutMs = WORKER_METRICS_TIMEOUT_MS): Promise<{ contentType: string; body: string }> {
+  const answers = await askWorkersForMetrics(workers, timeoutMs);
+  const reporting = {
+    name: 'slotgate_workers_reporting',
+    help: 'Worker processes whose metrics are in this scrape.',
+    type: 'gauge',
+    values: [{ value: answers.length, labels: {} }],
+    aggregator: 'sum',
+  };
+  const registry = AggregatorRegistry.aggregate([...answers, [reporting]]);
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}

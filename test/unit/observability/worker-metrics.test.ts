@@ -1,0 +1,50 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { aggregateWorkerMetrics } from '../../../src/observability/worker-metrics.ts';
+
+const workerModule = new URL('../../../src/observability/worker-metrics.ts', import.meta.url).pathname;
+const promClient = import.meta.resolve('prom-client');
+
+/** A child that answers like a worker, its counter at `count`; `silent` ones never answer. */
+function child(count: number, silent = false): ChildProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'slotgate-worker-metrics-'));
+  const script = join(dir, 'worker.mjs');
+  writeFileSync(
+    script,
+    silent
+      ? 'process.on("message", () => {});\n'
+      : `import client from ${JSON.stringify(promClient)};
+import { answerMetricsRequests } from ${JSON.stringify(workerModule)};
+const registry = new client.Registry();
+new client.Counter({ name: 'slotgate_commands_total', help: 'h', labelNames: ['command'], registers: [registry] }).inc({ command: 'get' }, ${count});
+new client.Gauge({ name: 'slotgate_client_connections', help: 'h', registers: [registry] }).set(${count});
+answerMetricsRequests(registry);
+process.send('ready');
+`,
+  );
+  return fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+let workers: ChildProcess[];
+
+beforeAll(async () => {
+  workers = [child(2), child(3), child(0, true)];
+  await Promise.all(workers.slice(0, 2).map((worker) => new Promise((resolve) => worker.once('message', resolve))));
+});
+
+afterAll(() => {
+  for (const worker of workers) worker.kill();
+});
+
+it('sums what every answering worker reports and leaves out one that does not answer', async () => {
+  const started = Date.now();
+  const { contentType, body } = await aggregateWorkerMetrics(workers, 300);
+  expect(Date.now() - started).toBeLessThan(2000);
+  expect(contentType).toContain('text/plain');
+  expect(body).toContain('slotgate_commands_total{command="get"} 5');
+  expect(body).toContain('slotgate_client_connections 5');
+  expect(body).toContain('slotgate_workers_reporting 2');
+});
