@@ -1,28 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { metricValue, scrapeMetrics } from '../helpers/metric-value.ts';
 
 let cluster: RedisClusterHandle;
 let slotgate: ChildProcess;
 let port: number;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address() as { port: number };
-      server.close(() => resolve(address.port));
-    });
-  });
-}
+let metricsPort: number;
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
   port = await freePort();
+  metricsPort = await freePort();
   slotgate = spawn(
     process.execPath,
-    ['src/main.ts', '--bind', '127.0.0.1', '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', '2'],
+    ['src/main.ts', '--bind', '127.0.0.1', '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', '2', '--metrics-port', String(metricsPort)],
     // Its own process group, so cleanup can reach the workers too whatever happens to the primary.
     { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
   );
@@ -66,6 +60,16 @@ it('spreads clients over worker processes sharing one port, with ids unique acro
   }
   expect(pids.size).toBe(2);
   expect(ids.size).toBe(clients.length);
+});
+
+it('serves /metrics from the supervisor, summing both workers', async () => {
+  // The first test sent 24 SETs and 24 CLIENT IDs, spread over both workers.
+  const { status, text } = await scrapeMetrics(metricsPort);
+  expect(status).toBe(200);
+  expect(metricValue(text, 'slotgate_workers_reporting')).toBe(2);
+  expect(metricValue(text, 'slotgate_commands_total{command="set"}')).toBe(24);
+  expect(metricValue(text, 'slotgate_commands_total{command="client|id"}')).toBe(24);
+  expect(metricValue(text, 'slotgate_client_connections_accepted_total')).toBe(24);
 });
 
 it('stops every worker on SIGTERM', async () => {

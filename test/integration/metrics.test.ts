@@ -1,0 +1,42 @@
+import { expect, it } from 'vitest';
+import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { metricValue, scrapeMetrics } from '../helpers/metric-value.ts';
+import { RawClient } from '../helpers/raw-client.ts';
+
+const metricsPort = await freePort();
+const setup = clusterWithProxy({ metricsPort, connectionsPerNode: 2 });
+
+it('serves /metrics on metricsPort with commands, errors, clients and backend health', async () => {
+  expect(setup.proxy.metricsPort).toBe(metricsPort);
+  const client = await RawClient.open(setup.proxy.port);
+  try {
+    for (let i = 0; i < 5; i++) await client.command('GET', `metrics:${i}`);
+    expect(String(await client.command('SINTER', 'a', 'b'))).toMatch(/CROSSSLOT/);
+    expect(String(await client.command('NOSUCHCOMMAND'))).toMatch(/unknown command/);
+
+    const { status, text } = await scrapeMetrics(metricsPort);
+    expect(status).toBe(200);
+    expect(metricValue(text, 'slotgate_commands_total{command="get"}')).toBe(5);
+    expect(metricValue(text, 'slotgate_commands_total{command="sinter"}')).toBe(1);
+    expect(metricValue(text, 'slotgate_commands_total{command="set"}')).toBeUndefined();
+    expect(metricValue(text, 'slotgate_local_errors_total')).toBe(2);
+    expect(metricValue(text, 'slotgate_client_connections')).toBe(1);
+    expect(metricValue(text, 'slotgate_client_connections_accepted_total')).toBe(1);
+    expect(metricValue(text, 'slotgate_client_read_bytes_total')).toBeGreaterThan(0);
+    expect(metricValue(text, 'slotgate_client_written_bytes_total')).toBeGreaterThan(0);
+    expect(metricValue(text, 'slotgate_masters')).toBe(3);
+    // Three masters, two connections each: the GETs brought some up, the others are not needed yet.
+    const master = ['up', 'idle', 'suspect', 'down'].map((health) => metricValue(text, `slotgate_backend_connections{role="master",health="${health}"}`) ?? 0);
+    expect(master.reduce((sum, count) => sum + count, 0)).toBe(6);
+    expect(master[0]).toBeGreaterThan(0);
+    expect(master[3]).toBe(0);
+    expect(text).toContain('process_resident_memory_bytes');
+  } finally {
+    client.close();
+  }
+});
+
+it('answers 404 anywhere but /metrics', async () => {
+  expect((await scrapeMetrics(metricsPort, '/')).status).toBe(404);
+});
