@@ -17,6 +17,7 @@ import { type CaseResult, defaultTiming, markdownTable } from './harness.ts';
 import { emptyTagReport, keySlotCases } from './key-slot.ts';
 import { replyScanningCases } from './reply-scanning.ts';
 import { requestParsingCases } from './request-parsing.ts';
+import { splitMergeCases } from './split-merge.ts';
 import { writeBatchCases } from './write-batch.ts';
 
 const { values } = parseArgs({
@@ -38,6 +39,7 @@ const groups: { name: string; run: () => CaseResult[] | Promise<CaseResult[]> }[
   { name: 'keySlot', run: () => keySlotCases(defaultTiming) },
   { name: 'command lookup', run: () => commandLookupCases(defaultTiming) },
   { name: 'write batch', run: () => writeBatchCases(defaultTiming) },
+  { name: 'split MGET', run: () => splitMergeCases(defaultTiming) },
 ];
 
 function machine(): string {
