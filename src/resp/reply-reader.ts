@@ -81,20 +81,18 @@ export function elementBounds(reply: Buffer, starts: Int32Array, ends: Int32Arra
 export function arrayElements(reply: Buffer): Buffer[] | null {
   const count = arrayCount(reply);
   if (count < 0) return null;
+  // Shared bounds for the usual small arrays; a huge one gets its own, so the scratch stays small.
+  const starts = count <= SCRATCH_SIZE ? scratchStarts : new Int32Array(count);
+  const ends = count <= SCRATCH_SIZE ? scratchEnds : new Int32Array(count);
+  if (elementBounds(reply, starts, ends) < 0) return null;
   const elements: Buffer[] = new Array(count);
-  const scanner = elementScanner;
-  let pos = arrayOffset;
-  for (let i = 0; i < count; i++) {
-    const end = scanner.scan(reply, pos, reply.length);
-    if (end < 0) {
-      scanner.reset();
-      return null;
-    }
-    elements[i] = reply.subarray(pos, end);
-    pos = end;
-  }
+  for (let i = 0; i < count; i++) elements[i] = reply.subarray(starts[i], ends[i]);
   return elements;
 }
+
+const SCRATCH_SIZE = 1024;
+const scratchStarts = new Int32Array(SCRATCH_SIZE);
+const scratchEnds = new Int32Array(SCRATCH_SIZE);
 
 /** Shared: a whole reply is cut in one synchronous call, which leaves the scanner idle again. */
 const elementScanner = new ReplyScanner();
