@@ -19,13 +19,24 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const cli = parseCliArgs(argv);
   const configPath = cli.configPath ?? nonEmpty(env[envName('config')]);
   const fromFile = configPath === undefined ? {} : readSettingsFile(configPath);
-  return {
+  const settings: Settings = {
     ...defaultSettings,
     seeds: [...defaultSettings.seeds],
     ...fromFile,
     ...readEnvSettings(env),
     ...cli.settings,
   };
+  checkCombinations(settings);
+  return settings;
+}
+
+/** What no single value shows wrong, only two together. */
+function checkCombinations(settings: Settings): void {
+  if (settings.backendUsername !== '' && settings.backendPassword === '') {
+    throw new ConfigError(
+      'backendUsername is set but backendPassword is not: give the user\'s password (a nopass user accepts any, so give any)',
+    );
+  }
 }
 
 /** Settings from SLOTGATE_* variables. Unknown SLOTGATE_* names are left alone (see kubernetesHint). */

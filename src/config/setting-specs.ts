@@ -132,6 +132,24 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'address' },
     description: 'Address the metrics server listens on.',
   },
+  password: {
+    flag: 'password',
+    valueName: 'password',
+    rule: { type: 'secret' },
+    description: 'Password clients must give with AUTH (empty: none). Prefer the env variable: flags show in ps.',
+  },
+  backendUsername: {
+    flag: 'backend-username',
+    valueName: 'user',
+    rule: { type: 'secret' },
+    description: 'ACL user to log in to the cluster nodes as (empty: the default user).',
+  },
+  backendPassword: {
+    flag: 'backend-password',
+    valueName: 'password',
+    rule: { type: 'secret' },
+    description: 'Password for the cluster nodes (their requirepass; empty: none). Prefer the env variable.',
+  },
 };
 
 export const settingSpecs: readonly SettingSpec[] = (Object.keys(table) as (keyof Settings)[]).map((key) => ({

@@ -58,6 +58,16 @@ export interface Settings {
   metricsPort: number;
   /** Address the metrics server listens on. */
   metricsBind: string;
+  /**
+   * The password clients must give (AUTH, or HELLO … AUTH) before any other command, like Redis's
+   * requirepass for the default user; empty: none required. Prefer SLOTGATE_PASSWORD or a YAML
+   * file readable only by slotgate to the flag, which `ps` shows to everyone.
+   */
+  password: string;
+  /** ACL user slotgate logs in to the cluster's nodes as; empty for the default user. */
+  backendUsername: string;
+  /** Password slotgate gives the cluster's nodes (their requirepass, or the user's); empty: none sent. */
+  backendPassword: string;
 }
 
 export const defaultSettings: Settings = {
@@ -79,4 +89,7 @@ export const defaultSettings: Settings = {
   logLevel: 'info',
   metricsPort: 0,
   metricsBind: '127.0.0.1',
+  password: '',
+  backendUsername: '',
+  backendPassword: '',
 };

@@ -10,7 +10,9 @@ export type ValueRule =
   | { type: 'integer'; min: number; max: number }
   | { type: 'seconds'; max: number }
   | { type: 'seeds' }
-  | { type: 'choice'; choices: readonly string[] };
+  | { type: 'choice'; choices: readonly string[] }
+  /** A password or user name: any text, taken exactly, and never repeated in an error message. */
+  | { type: 'secret' };
 
 export type SettingValue = string | number | string[];
 
@@ -22,6 +24,8 @@ export const maxTimerMs = 2 ** 31 - 1;
  * "SLOTGATE_PORT". Surrounding blanks are ignored: they creep into environment files unseen.
  */
 export function parseSettingText(rule: ValueRule, text: string, subject: string): SettingValue {
+  // A secret is taken as given; checkValue refuses stray blanks rather than guess.
+  if (rule.type === 'secret') return checkValue(rule, text, subject, true);
   const trimmed = text.trim();
   switch (rule.type) {
     case 'integer':
@@ -61,8 +65,22 @@ function checkValue(rule: ValueRule, value: unknown, subject: string, fromText: 
       // Accept "INFO" for "info": capitalisation is not worth a failed start.
       if (typeof value === 'string' && rule.choices.includes(value.toLowerCase())) return value.toLowerCase();
       break;
+    case 'secret':
+      return checkSecret(value, subject);
   }
   throw mismatch(rule, subject, describe(value, fromText));
+}
+
+/**
+ * A password is compared byte for byte, so a blank that crept in at either end (an env file, a YAML
+ * line) would only show up as refused logins: refuse it here, saying why, without echoing it.
+ */
+function checkSecret(value: unknown, subject: string): string {
+  if (typeof value !== 'string') {
+    throw new ConfigError(`${subject} must be text (in YAML, put it in quotes), got ${value === null ? 'nothing' : Array.isArray(value) ? 'a list' : `a ${typeof value}`}`);
+  }
+  if (value !== value.trim()) throw new ConfigError(`${subject} starts or ends with a blank (space, tab or newline); remove it`);
+  return value;
 }
 
 /** Seeds come as a YAML list, or as one comma-separated string (the only form flags and env allow). */
@@ -109,6 +127,8 @@ export function expectation(rule: ValueRule): string {
       return 'a non-empty list of host:port';
     case 'choice':
       return `one of ${rule.choices.join(', ')}`;
+    case 'secret':
+      return 'text';
   }
 }
 

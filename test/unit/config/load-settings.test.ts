@@ -102,6 +102,9 @@ describe('loadSettings precedence', () => {
       SLOTGATE_LOG_LEVEL: 'TRACE',
       SLOTGATE_METRICS_PORT: '9121',
       SLOTGATE_METRICS_BIND: '0.0.0.0',
+      SLOTGATE_PASSWORD: 'client-pw',
+      SLOTGATE_BACKEND_USERNAME: 'slotgate',
+      SLOTGATE_BACKEND_PASSWORD: 'node-pw',
     };
     expect(Object.keys(env).sort()).toEqual(settingSpecs.map((spec) => spec.env).sort());
     expect(loadSettings([], env)).toEqual({
@@ -123,6 +126,9 @@ describe('loadSettings precedence', () => {
       logLevel: 'trace',
       metricsPort: 9121,
       metricsBind: '0.0.0.0',
+      password: 'client-pw',
+      backendUsername: 'slotgate',
+      backendPassword: 'node-pw',
     });
   });
 
@@ -212,5 +218,30 @@ describe('loadSettings validation', () => {
 
   it('rejects unknown flags by name', () => {
     expect(errorFrom(['--prot', '1'])).toBe('unknown flag --prot (did you mean --port?); run slotgate --help for the list');
+  });
+});
+
+describe('passwords', () => {
+  it('are empty by default: no client password, nothing sent to the nodes', () => {
+    const settings = loadSettings([], {});
+    expect([settings.password, settings.backendUsername, settings.backendPassword]).toEqual(['', '', '']);
+  });
+
+  it('come from SLOTGATE_PASSWORD and SLOTGATE_BACKEND_PASSWORD, a file or a flag, exactly as given', () => {
+    const fromEnv = loadSettings([], { SLOTGATE_PASSWORD: 'p#ss w:rd', SLOTGATE_BACKEND_PASSWORD: 'node-pw', SLOTGATE_BACKEND_USERNAME: 'slotgate' });
+    expect([fromEnv.password, fromEnv.backendUsername, fromEnv.backendPassword]).toEqual(['p#ss w:rd', 'slotgate', 'node-pw']);
+    expect(loadSettings(['--config', yamlFile('password: "from-file"\n')], {}).password).toBe('from-file');
+    expect(loadSettings(['--password', 'from-flag'], { SLOTGATE_PASSWORD: 'env' }).password).toBe('from-flag');
+  });
+
+  it('refuse blanks at either end, and never repeat the value in the error', () => {
+    const message = errorFrom([], { SLOTGATE_PASSWORD: 'hunter2 ' });
+    expect(message).toBe('SLOTGATE_PASSWORD starts or ends with a blank (space, tab or newline); remove it');
+    expect(errorFrom(['--config', yamlFile('backendPassword: 123456\n')])).toMatch(/backendPassword must be text \(in YAML, put it in quotes\), got a number$/);
+    expect(errorFrom(['--config', yamlFile('backendPassword: 123456\n')])).not.toContain('123456');
+  });
+
+  it('refuse a backend user without a password', () => {
+    expect(errorFrom(['--backend-username', 'app'])).toMatch(/backendUsername is set but backendPassword is not/);
   });
 });
