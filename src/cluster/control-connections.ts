@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { openControlConnection } from './control-connection.ts';
+import type { BackendCredentials } from '../upstream/backend-auth.ts';
+import { connectControlConnection, openControlConnection } from './control-connection.ts';
 
 /**
  * One ioredis connection per cluster node for control-plane questions, opened on first use and
@@ -9,10 +10,12 @@ import { openControlConnection } from './control-connection.ts';
  */
 export class ControlConnections {
   private readonly timeoutMs: number;
+  private readonly credentials: BackendCredentials;
   private readonly open = new Map<string, Promise<Redis>>();
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, credentials: BackendCredentials) {
     this.timeoutMs = timeoutMs;
+    this.credentials = credentials;
   }
 
   /** Runs `work` on the connection to `address`; a failure drops that connection. */
@@ -35,11 +38,10 @@ export class ControlConnections {
   }
 
   private async connect(address: string): Promise<Redis> {
-    const redis = openControlConnection(address, this.timeoutMs);
+    const redis = openControlConnection(address, this.timeoutMs, this.credentials);
     // Errors reach the caller through the failed command (a closed connection fails the next one,
-    // which drops it); the event would otherwise be unhandled.
-    redis.on('error', () => {});
-    await redis.connect();
+    // which drops it), or through connect() for a refused AUTH.
+    await connectControlConnection(redis);
     return redis;
   }
 

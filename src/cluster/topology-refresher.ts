@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { splitAddress } from './address.ts';
 import { chooseSlotMap, type NodeAnswer } from './choose-slot-map.ts';
+import { authFailureMessage, isAuthError, type BackendCredentials } from '../upstream/backend-auth.ts';
 import { ControlConnections } from './control-connections.ts';
 import { fetchSlotRanges } from './fetch-slot-ranges.ts';
 import { SlotMap } from './slot-map.ts';
@@ -12,6 +13,8 @@ const WARN_EVERY_MS = 5000;
 export interface TopologyRefresherOptions {
   seeds: string[];
   timeoutMs: number;
+  /** How to log in to the nodes (settings backendUsername / backendPassword). */
+  credentials: BackendCredentials;
   /** Seconds between routine refreshes; 0 for none. */
   intervalSeconds: number;
   logger: Logger;
@@ -43,7 +46,7 @@ export class TopologyRefresher {
 
   constructor(options: TopologyRefresherOptions) {
     this.options = options;
-    this.connections = new ControlConnections(options.timeoutMs);
+    this.connections = new ControlConnections(options.timeoutMs, options.credentials);
     this.knownNodes = new Set(options.seeds);
   }
 
@@ -88,7 +91,8 @@ export class TopologyRefresher {
           })
           .then(
             (map) => answers.push({ address, map }),
-            (error: Error) => errors.push(`${address}: ${error.message}`),
+            // Say "authentication" plainly: NOAUTH or WRONGPASS alone doesn't point at our settings.
+            (error: Error) => errors.push(isAuthError(error.message) ? authFailureMessage(address, error.message) : `${address}: ${error.message}`),
           )
           .then(() => decide(++settled === addresses.length));
       }

@@ -1,7 +1,7 @@
 import { parseRedirect } from '../cluster/redirect.ts';
 import { splitAddress } from '../cluster/address.ts';
 import { encodeCommand, encodeError } from '../resp/encode.ts';
-import { BackendConnection } from '../upstream/backend-connection.ts';
+import { BackendConnection, type NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import { ignoreReply, type ReplyTarget } from '../upstream/reply-target.ts';
 import { inDoubt, type PendingRequest } from './pending-request.ts';
 
@@ -15,17 +15,17 @@ const MAX_REDIRECTS = 5;
  * would hold up every client behind it. Closing one unblocks the command on the node.
  */
 export class DedicatedConnections {
-  private readonly connectTimeoutMs: number;
+  private readonly settings: NodeConnectionSettings;
   private readonly byAddress = new Map<string, BackendConnection>();
 
-  constructor(connectTimeoutMs: number) {
-    this.connectTimeoutMs = connectTimeoutMs;
+  constructor(settings: NodeConnectionSettings) {
+    this.settings = settings;
   }
 
   get(address: string): BackendConnection {
     let connection = this.byAddress.get(address);
     if (connection === undefined) {
-      connection = new BackendConnection(address, { connectTimeoutMs: this.connectTimeoutMs, onConnectionLost: () => {} });
+      connection = new BackendConnection(address, { ...this.settings, onConnectionLost: () => {} });
       this.byAddress.set(address, connection);
     }
     return connection;

@@ -21,6 +21,8 @@ import { scanAcrossMasters } from './split/scan.ts';
 import { splitBySlot } from './split/split-by-slot.ts';
 import { startReading } from '../util/socket-reader.ts';
 import type { ProxyMetrics } from '../observability/metrics.ts';
+import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
+import { NOAUTH, NO_AUTH_NEEDED, type PasswordCheck } from './client-auth.ts';
 
 /** What every session shares. */
 export interface ProxyContext {
@@ -32,7 +34,10 @@ export interface ProxyContext {
   maxMultibulkLength: number;
   maxPendingPerClient: number;
   maxClientOutputBytes: number;
-  connectTimeoutMs: number;
+  /** Connect timeout and AUTH for the connections a client opens of its own (blocking, pub/sub). */
+  nodeConnection: NodeConnectionSettings;
+  /** The password clients must give (settings.password), or null when none is required. */
+  password: PasswordCheck | null;
   /** Whether reads may go to replicas (settings.readFrom is not 'master'). */
   readFromReplicas: boolean;
   /** redis_version of the cluster, reported by HELLO. */
@@ -76,6 +81,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   readonly connectedAt = Date.now();
   lastActiveAt = this.connectedAt;
   lastCommand = 'NULL';
+  /** False until the client gives the password, when one is set; true from the start otherwise. */
+  authenticated: boolean;
 
   private readonly socket: Socket;
   private readonly context: ProxyContext;
@@ -114,6 +121,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return this.context.serverVersion;
   }
 
+  get password(): PasswordCheck | null {
+    return this.context.password;
+  }
+
   constructor(socket: Socket, id: number, affinity: number, context: ProxyContext) {
     this.socket = socket;
     this.id = id;
@@ -122,6 +133,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.router = context.router;
     this.metrics = context.metrics;
     this.parser = new RequestParser(this, context);
+    this.authenticated = context.password === null;
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     socket.setNoDelay(true);
@@ -165,6 +177,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     const arity = spec.arity;
     if ((arity > 0 && view.argc !== arity) || view.argc < -arity) {
       this.refuse(wrongArity(spec.name));
+      return;
+    }
+    // The one test an authenticated client pays; as in Redis, after the command and arity checks.
+    if (!this.authenticated && !NO_AUTH_NEEDED.includes(spec.name)) {
+      this.refuse(NOAUTH);
       return;
     }
     const kind = this.context.policies.kindOf(spec);
@@ -333,7 +350,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       this.replyLocal(SLOT_NOT_SERVED);
       return;
     }
-    this.dedicated ??= new DedicatedConnections(this.context.connectTimeoutMs);
+    this.dedicated ??= new DedicatedConnections(this.context.nodeConnection);
     const target = this.enqueue(frame, slot, isReadOnly(spec));
     this.blocked = true;
     this.parser.pause();
@@ -357,7 +374,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       }
       // Any master gets every message; spread subscribers over them.
       const address = this.router.ownerOf(this.router.slotOfMaster(this.affinity % masters)) as string;
-      this.tunnel = new PubSubTunnel(address, this.context.connectTimeoutMs, this);
+      this.tunnel = new PubSubTunnel(address, this.context.nodeConnection, this);
     }
     if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
     this.tunnel.send(frame);

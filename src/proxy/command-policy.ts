@@ -28,7 +28,7 @@ export const Policy = {
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
 /** Handled in local-commands.ts. A container name covers the subcommands not listed on their own. */
-const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'unwatch'];
+const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'unwatch', 'auth'];
 
 /**
  * Cluster-wide commands: every master must run them (FLUSHALL, SCRIPT LOAD) or hold part of the
@@ -94,7 +94,6 @@ const REFUSED = new Map<string, string>([
   ['failover', 'it would act on one random node; send it to the node itself'],
   ['config', 'only CONFIG GET is available through slotgate'],
   ['cluster', `CLUSTER ${NOT_YET}`],
-  ['auth', `AUTH ${NOT_YET}`],
 ]);
 
 /**

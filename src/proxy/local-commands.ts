@@ -1,12 +1,13 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
 import { encodeArray, encodeBulk, encodeError, encodeInteger, OK_REPLY, PONG_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
+import { authCommand, authenticate, HELLO_NOAUTH, type AuthSession } from './client-auth.ts';
 import { clientCommand, setClientName, wrongArity } from './client-command.ts';
 
 export { wrongArity };
 
 /** What a local command may ask of the client session it runs in. */
-export interface LocalSession {
+export interface LocalSession extends AuthSession {
   readonly id: number;
   name: Buffer | null;
   /** The Redis version the cluster runs, which slotgate reports as its own so clients enable what it has. */
@@ -47,6 +48,8 @@ export function answerLocally(spec: CommandSpec, view: RequestView, session: Loc
       return clientCommand(view, session);
     case 'hello':
       return hello(view, session);
+    case 'auth':
+      return authCommand(view, session);
     case 'unwatch':
       // WATCH is never in force through slotgate, so there is nothing to forget.
       return OK_REPLY;
@@ -74,17 +77,24 @@ function hello(view: RequestView, session: LocalSession): Buffer {
     if (Number(text) !== 2) return encodeError('NOPROTO unsupported protocol version (RESP3 is unknown to slotgate yet; use RESP2)');
   }
   let name: Buffer | undefined;
+  let username: Buffer | undefined;
+  let password: Buffer | undefined;
   for (let i = 2; i < view.argc; i++) {
     if (view.argEquals(i, 'AUTH') && i + 2 < view.argc) {
-      // Authentication is not configured in slotgate yet, so like a Redis whose default user has
-      // no password, any credentials are accepted.
-      i += 2;
+      username = view.arg(++i);
+      password = view.arg(++i);
     } else if (view.argEquals(i, 'SETNAME') && i + 1 < view.argc) {
       name = view.arg(++i);
     } else {
       return encodeError(`ERR Syntax error in HELLO option '${view.argString(i).slice(0, 128)}'`);
     }
   }
+  // As in Redis: credentials first, then nothing more for a client that has not authenticated.
+  if (username !== undefined && password !== undefined) {
+    const refused = authenticate(session, username, password);
+    if (refused !== null) return refused;
+  }
+  if (!session.authenticated) return HELLO_NOAUTH;
   if (name !== undefined) {
     const refused = setClientName(session, name);
     if (refused !== null) return refused;

@@ -1,5 +1,5 @@
 import { arrayElements, readInteger, readString } from '../resp/reply-reader.ts';
-import { BackendConnection } from '../upstream/backend-connection.ts';
+import { BackendConnection, type NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
 
 /** What the tunnel needs from the client session. */
@@ -23,10 +23,10 @@ export class PubSubTunnel {
   /** True from the first SUBSCRIBE until the last subscription is gone. */
   subscribed = false;
 
-  constructor(address: string, connectTimeoutMs: number, client: PubSubClient) {
+  constructor(address: string, settings: NodeConnectionSettings, client: PubSubClient) {
     this.client = client;
     this.connection = new BackendConnection(address, {
-      connectTimeoutMs,
+      ...settings,
       onPush: (reply) => this.onPush(reply),
       onConnectionLost: () => this.client.onTunnelLost(),
     });

@@ -13,6 +13,8 @@ import type { HealthCounts } from '../observability/metrics.ts';
 export interface RouterOptions {
   connectionsPerNode: number;
   connectTimeoutMs: number;
+  /** AUTH sent first on every connection to a node (see authFrame), or undefined. */
+  auth?: Buffer;
   maxRedirects: number;
   /** How long a request may wait for a node to serve it (failover, migration) before it fails. */
   retryBudgetMs: number;
@@ -246,6 +248,8 @@ export class Router {
     if (pool === undefined) {
       pool = new NodePool(address, this.options.connectionsPerNode, {
         connectTimeoutMs: this.options.connectTimeoutMs,
+        auth: this.options.auth,
+        logger: this.options.logger,
         replica,
         onConnectionLost: (lost, reason) => {
           this.options.logger.warn({ node: lost, replica, reason }, 'backend connection lost');

@@ -8,6 +8,8 @@ import type { SlotMap } from '../cluster/slot-map.ts';
 import { TopologyRefresher } from '../cluster/topology-refresher.ts';
 import { ClientSession, type ProxyContext } from '../proxy/client-session.ts';
 import { CommandPolicies } from '../proxy/command-policy.ts';
+import { passwordCheckFor } from '../proxy/client-auth.ts';
+import { authFrame, isAuthError, type BackendCredentials } from '../upstream/backend-auth.ts';
 import { Router } from '../proxy/router.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
 import { SLOTGATE_VERSION } from '../version.ts';
@@ -44,18 +46,21 @@ export interface StartOptions {
 
 /** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port. */
 export async function startProxy(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
+  const credentials: BackendCredentials = { username: settings.backendUsername, password: settings.backendPassword };
+  const auth = authFrame(credentials);
   // The refresher reports maps to the router, which needs the first map to exist.
   let routerRef: Router | null = null;
   const refresher = new TopologyRefresher({
     seeds: settings.seeds,
     timeoutMs: settings.connectTimeoutMs,
+    credentials,
     intervalSeconds: settings.topologyRefreshIntervalSeconds,
     logger,
     onSlotMap: (map) => routerRef?.applySlotMap(map),
   });
   let discovered: Awaited<ReturnType<typeof discover>>;
   try {
-    discovered = await discover(refresher, settings, logger);
+    discovered = await discover(refresher, settings, credentials, logger);
   } catch (error) {
     // Nothing may stay open after a failed start: the control connections would keep the process up.
     refresher.stop();
@@ -67,6 +72,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const router = new Router({
     connectionsPerNode: settings.connectionsPerNode,
     connectTimeoutMs: settings.connectTimeoutMs,
+    auth,
     maxRedirects: settings.maxRedirects,
     retryBudgetMs: settings.retryBudgetMs,
     readFrom: settings.readFrom,
@@ -88,7 +94,8 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
     maxClientOutputBytes: settings.maxClientOutputBytes,
-    connectTimeoutMs: settings.connectTimeoutMs,
+    nodeConnection: { connectTimeoutMs: settings.connectTimeoutMs, auth, logger },
+    password: passwordCheckFor(settings.password),
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
     sessions,
@@ -178,9 +185,9 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
 }
 
 /** The slot map, the command table and the cluster's Redis version, from the seeds. */
-async function discover(refresher: TopologyRefresher, settings: Settings, logger: Logger) {
+async function discover(refresher: TopologyRefresher, settings: Settings, credentials: BackendCredentials, logger: Logger) {
   const { map, from } = await fetchWithRetries(refresher, logger);
-  const { table, warnings, serverVersion } = await withControlConnection(from, settings.connectTimeoutMs, async (redis) => {
+  const { table, warnings, serverVersion } = await withControlConnection(from, settings.connectTimeoutMs, credentials, async (redis) => {
     const info = String(await redis.call('INFO', 'server'));
     return { ...(await loadCommandTable(redis)), serverVersion: /redis_version:(\S+)/.exec(info)?.[1] ?? '7.0.0' };
   });
@@ -197,7 +204,8 @@ async function fetchWithRetries(refresher: TopologyRefresher, logger: Logger): P
     try {
       return await refresher.fetch();
     } catch (error) {
-      if (attempt >= STARTUP_ATTEMPTS) throw error;
+      // Wrong credentials stay wrong: say so at once rather than after every attempt.
+      if (attempt >= STARTUP_ATTEMPTS || isAuthError((error as Error).message)) throw error;
       logger.warn({ err: (error as Error).message, attempt }, 'cluster discovery failed; trying again');
       await new Promise((resolve) => setTimeout(resolve, STARTUP_RETRY_MS * attempt));
     }

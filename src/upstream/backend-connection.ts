@@ -1,17 +1,27 @@
 import { connect, type Socket } from 'node:net';
+import type { Logger } from 'pino';
 import { splitAddress } from '../cluster/address.ts';
 import { ReplyScanner } from '../resp/reply-scanner.ts';
 import { sharedReadOption } from '../util/socket-reader.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import { writeBatch } from '../util/write-batch.ts';
-import { encodeCommand } from '../resp/encode.ts';
+import { encodeCommand, encodeError } from '../resp/encode.ts';
+import { authFailureMessage } from './backend-auth.ts';
 import { ignoreReply, type ReplyTarget } from './reply-target.ts';
 
 const READONLY = encodeCommand(['READONLY']);
 
-export interface BackendConnectionOptions {
+/** What every connection to a node needs, whatever it is for (shared, blocking, pub/sub). */
+export interface NodeConnectionSettings {
   connectTimeoutMs: number;
+  /** AUTH to send first on every new connection (see authFrame), or undefined for none. */
+  auth?: Buffer;
+  /** Where a refused AUTH is reported. */
+  logger?: Logger;
+}
+
+export interface BackendConnectionOptions extends NodeConnectionSettings {
   /** Send READONLY first on every new connection: it is to a replica that is to serve reads. */
   replica?: boolean;
   /**
@@ -60,6 +70,10 @@ export class BackendConnection implements Flushable {
   private retryDelayMs = 0;
   private failFastUntil = 0;
   private lastError = '';
+  /** The next reply is AUTH's, which is checked here and never handed on. */
+  private authPending = false;
+  /** The node refused our AUTH last time; reported once until it accepts it again. */
+  private authRefused = false;
 
   constructor(address: string, options: BackendConnectionOptions) {
     this.address = address;
@@ -95,6 +109,12 @@ export class BackendConnection implements Flushable {
     }
     if (this.socket === null) {
       if (Date.now() < this.failFastUntil) {
+        if (this.authRefused) {
+          // Not worth parking and retrying: only an operator can fix the credentials.
+          const error = encodeError(`ERR slotgate: ${this.lastError}`);
+          for (let i = 0; i < replies; i++) target.onReply(error, this.address);
+          return;
+        }
         for (let i = 0; i < replies; i++) target.onFailure(`ERR slotgate: cannot reach ${this.address}: ${this.lastError}`, false);
         return;
       }
@@ -134,6 +154,13 @@ export class BackendConnection implements Flushable {
       keepAlive: true,
       onread: sharedReadOption((chunk) => this.onChunk(chunk)),
     });
+    const auth = this.options.auth;
+    this.authPending = auth !== undefined;
+    if (auth !== undefined) {
+      // First of all, so nothing runs before it; its reply is checked in onData, not by a target.
+      this.out.push(auth);
+      this.outBytes += auth.length;
+    }
     if (this.options.replica === true) {
       // Ahead of everything queued: a replica refuses reads (MOVED) on a connection without it.
       this.waiting.push(ignoreReply);
@@ -147,7 +174,8 @@ export class BackendConnection implements Flushable {
     socket.on('connect', () => {
       socket.setTimeout(0);
       this.ready = true;
-      this.retryDelayMs = 0;
+      // With AUTH to come, the backoff is reset only once the node accepts it.
+      if (!this.authPending) this.retryDelayMs = 0;
       this.lastError = '';
       this.flush();
     });
@@ -190,6 +218,16 @@ export class BackendConnection implements Flushable {
         this.partial = [];
       }
       pos = end;
+      if (this.authPending) {
+        this.authPending = false;
+        if (reply[0] === 45 /* - */) {
+          this.onAuthRefused(reply);
+          return;
+        }
+        this.authRefused = false;
+        this.retryDelayMs = 0;
+        continue;
+      }
       if (this.options.onPush !== undefined) {
         this.options.onPush(reply);
         continue;
@@ -204,6 +242,29 @@ export class BackendConnection implements Flushable {
     }
   }
 
+  /**
+   * The node refused our AUTH: drop the connection and back off as from a refused connect. Nothing
+   * sent behind AUTH ran (the node answers NOAUTH to it), so each waiting request gets the error as
+   * its reply at once, rather than being retried until an operator fixes the credentials.
+   */
+  private onAuthRefused(reply: Buffer): void {
+    const socket = this.socket as Socket;
+    const detail = reply.toString('utf8', 1, reply.length - 2);
+    this.lastError = authFailureMessage(this.address, detail);
+    if (!this.authRefused) this.options.logger?.error({ node: this.address, reply: detail }, 'backend authentication failed');
+    this.authRefused = true;
+    this.detach(true);
+    socket.destroy();
+    const error = encodeError(`ERR slotgate: ${this.lastError}`);
+    this.options.onPush?.(error);
+    this.written = 0;
+    this.unwritten = 0;
+    this.out = [];
+    this.outBytes = 0;
+    for (let target = this.waiting.shift(); target !== undefined; target = this.waiting.shift()) target.onReply(error, this.address);
+    if (!this.closed) this.options.onConnectionLost(this.address, this.lastError);
+  }
+
   private abort(reason: string): void {
     this.lastError = reason;
     this.socket?.destroy();
@@ -211,19 +272,23 @@ export class BackendConnection implements Flushable {
 
   private onClose(socket: Socket): void {
     if (this.socket !== socket) return;
-    const wasReady = this.ready;
+    this.detach(!this.ready);
+    const reason = this.lastError || 'connection closed';
+    this.failAll(`ERR slotgate: lost connection to ${this.address}: ${reason}`);
+    if (!this.closed) this.options.onConnectionLost(this.address, reason);
+  }
+
+  /** Forgets the socket and any reply half read; `backOff` after a failed attempt: fail fast for a while. */
+  private detach(backOff: boolean): void {
     this.socket = null;
     this.ready = false;
     this.partial = [];
     // A fresh scanner: the old one may have stopped halfway through a reply.
     this.scanner = new ReplyScanner();
-    if (!wasReady) {
+    if (backOff) {
       this.retryDelayMs = Math.min(RETRY_DELAY_MAX_MS, Math.max(RETRY_DELAY_MIN_MS, this.retryDelayMs * 2));
       this.failFastUntil = Date.now() + this.retryDelayMs;
     }
-    const reason = this.lastError || 'connection closed';
-    this.failAll(`ERR slotgate: lost connection to ${this.address}: ${reason}`);
-    if (!this.closed) this.options.onConnectionLost(this.address, reason);
   }
 
   private failAll(message: string): void {

@@ -1,0 +1,28 @@
+import { encodeCommand } from '../resp/encode.ts';
+
+/** How slotgate logs in to the cluster's nodes (settings backendUsername / backendPassword). */
+export interface BackendCredentials {
+  /** ACL user; empty for Redis's default user (requirepass). */
+  username: string;
+  /** Empty when the nodes require no password: nothing is sent. */
+  password: string;
+}
+
+/**
+ * The AUTH command every new connection to a node sends first, or undefined when no password is
+ * set. Built once: the password lives in this one buffer, never in a log line.
+ */
+export function authFrame(credentials: BackendCredentials): Buffer | undefined {
+  if (credentials.password === '') return undefined;
+  return encodeCommand(credentials.username === '' ? ['AUTH', credentials.password] : ['AUTH', credentials.username, credentials.password]);
+}
+
+/** Whether a node's error text is about authentication (NOAUTH, WRONGPASS, AUTH called without a password). */
+export function isAuthError(message: string): boolean {
+  return /\b(NOAUTH|WRONGPASS)\b|AUTH <password> called without|invalid password|invalid username-password/i.test(message);
+}
+
+/** The message an operator sees when the nodes refuse slotgate's credentials. */
+export function authFailureMessage(address: string, detail: string): string {
+  return `authentication to ${address} failed (${detail}); check backendUsername and backendPassword`;
+}
