@@ -51,6 +51,11 @@ export interface RedisClusterOptions {
   extraConfig?: string[];
   /** Give up (with the nodes' log tails) if the cluster is not ready by then. Default 30000. */
   startTimeoutMs?: number;
+  /**
+   * requirepass (and masterauth, so replicas can sync) on every node; redis-cli gets it through
+   * REDISCLI_AUTH, and the launcher's own connections use it. Default none.
+   */
+  password?: string;
 }
 
 export interface RedisServerOptions {
@@ -218,10 +223,11 @@ function logTails(nodes: { port: number; dir: string }[]): string {
 }
 
 /** Runs commands on one node over a fresh connection; throws if it cannot connect. */
-async function query(port: number, commands: string[][]): Promise<unknown[]> {
+async function query(port: number, commands: string[][], password?: string): Promise<unknown[]> {
   const client = new Redis({
     host: HOST,
     port,
+    password,
     lazyConnect: true,
     connectTimeout: 1000,
     retryStrategy: () => null,
@@ -243,7 +249,7 @@ async function query(port: number, commands: string[][]): Promise<unknown[]> {
 /** A node's startup failed because another process took its port between our check and its bind. */
 class PortTakenError extends Error {}
 
-async function waitForPing(port: number, child: ChildProcess, dir: string, deadline: number): Promise<void> {
+async function waitForPing(port: number, child: ChildProcess, dir: string, deadline: number, password?: string): Promise<void> {
   for (;;) {
     if (hasExited(child)) {
       const tail = logTail(dir);
@@ -251,7 +257,7 @@ async function waitForPing(port: number, child: ChildProcess, dir: string, deadl
       throw tail.includes('Address already in use') ? new PortTakenError(message) : new Error(message);
     }
     try {
-      const [reply] = await query(port, [['PING']]);
+      const [reply] = await query(port, [['PING']], password);
       if (reply === 'PONG') return;
     } catch {
       // not listening yet
@@ -282,13 +288,13 @@ function slotMapKey(reply: unknown): { key: string; covered: number; replicaCoun
 }
 
 /** What still keeps the cluster from being ready; empty when it is. */
-async function clusterProblems(ports: number[], replicasPerMaster: number): Promise<string[]> {
+async function clusterProblems(ports: number[], replicasPerMaster: number, password?: string): Promise<string[]> {
   const problems: string[] = [];
   const slotKeys = new Set<string>();
   for (const port of ports) {
     let replies: unknown[];
     try {
-      replies = await query(port, [['CLUSTER', 'INFO'], ['CLUSTER', 'SLOTS'], ['INFO', 'replication']]);
+      replies = await query(port, [['CLUSTER', 'INFO'], ['CLUSTER', 'SLOTS'], ['INFO', 'replication']], password);
     } catch (error) {
       problems.push(`${port}: ${(error as Error).message}`);
       continue;
@@ -314,10 +320,10 @@ async function clusterProblems(ports: number[], replicasPerMaster: number): Prom
   return problems;
 }
 
-async function waitForCluster(nodes: ClusterNode[], replicasPerMaster: number, deadline: number): Promise<void> {
+async function waitForCluster(nodes: ClusterNode[], replicasPerMaster: number, deadline: number, password?: string): Promise<void> {
   const ports = nodes.map((node) => node.port);
   for (;;) {
-    const problems = await clusterProblems(ports, replicasPerMaster);
+    const problems = await clusterProblems(ports, replicasPerMaster, password);
     if (problems.length === 0) return;
     const dead = nodes.find((node) => hasExited(node.process));
     if (dead || Date.now() > deadline) {
@@ -349,36 +355,43 @@ export function clusterConfig(nodeTimeoutMs: number, extraConfig: string[]): str
   return ['cluster-enabled yes', 'cluster-config-file nodes.conf', `cluster-node-timeout ${nodeTimeoutMs}`, ...extraConfig];
 }
 
-async function launchCluster(options: Required<RedisClusterOptions>, root: string): Promise<RedisClusterHandle> {
-  const { masters, replicasPerMaster, nodeTimeoutMs, extraConfig, startTimeoutMs } = options;
+async function launchCluster(options: Required<Omit<RedisClusterOptions, 'password'>> & { password?: string }, root: string): Promise<RedisClusterHandle> {
+  const { masters, replicasPerMaster, nodeTimeoutMs, extraConfig, startTimeoutMs, password } = options;
   const deadline = Date.now() + startTimeoutMs;
   const ports = await pickPorts(masters * (1 + replicasPerMaster), true);
-  const clusterLines = clusterConfig(nodeTimeoutMs, extraConfig);
+  // Before extraConfig, which may still override them.
+  const authLines = password === undefined ? [] : [`requirepass "${password}"`, `masterauth "${password}"`];
+  const clusterLines = clusterConfig(nodeTimeoutMs, [...authLines, ...extraConfig]);
   const nodes: ClusterNode[] = [];
   try {
     for (const port of ports) {
       const dir = await makeNodeDir(root, port, clusterLines);
       nodes.push({ host: HOST, port, process: spawnRedis(dir), dir });
     }
-    for (const node of nodes) await waitForPing(node.port, node.process, node.dir, deadline);
+    for (const node of nodes) await waitForPing(node.port, node.process, node.dir, deadline, password);
 
     const addresses = ports.map((port) => `${HOST}:${port}`);
     try {
       await execFileAsync(
         'redis-cli',
         ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],
-        { timeout: Math.max(1000, deadline - Date.now()), maxBuffer: 16 * 1024 * 1024 },
+        {
+          timeout: Math.max(1000, deadline - Date.now()),
+          maxBuffer: 16 * 1024 * 1024,
+          // REDISCLI_AUTH rather than -a: no "using a password on the command line" warning.
+          env: password === undefined ? process.env : { ...process.env, REDISCLI_AUTH: password },
+        },
       );
     } catch (error) {
       const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
       throw new Error(`redis-cli --cluster create failed: ${(error as Error).message}\n${stdout}${stderr}\n${logTails(nodes)}`);
     }
-    await waitForCluster(nodes, replicasPerMaster, deadline);
+    await waitForCluster(nodes, replicasPerMaster, deadline, password);
 
     // redis-cli picks the masters itself; list them first so nodes[0] is always a master.
     const roles = new Map<number, string>();
     for (const node of nodes) {
-      const [replication] = (await query(node.port, [['INFO', 'replication']])) as [string];
+      const [replication] = (await query(node.port, [['INFO', 'replication']], password)) as [string];
       roles.set(node.port, field(replication, 'role') ?? '');
     }
     const isReplica = (node: ClusterNode): number => Number(roles.get(node.port) !== 'master');
@@ -419,7 +432,7 @@ async function launchCluster(options: Required<RedisClusterOptions>, root: strin
       if (stopping) throw new Error('cluster already stopped');
       if (!hasExited(node.process)) throw new Error(`node ${port} is still running`);
       node.process = spawnRedis(node.dir);
-      await waitForPing(port, node.process, node.dir, Date.now() + startTimeoutMs);
+      await waitForPing(port, node.process, node.dir, Date.now() + startTimeoutMs, password);
     },
   };
 }
@@ -430,12 +443,13 @@ async function launchCluster(options: Required<RedisClusterOptions>, root: strin
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   requireRedisTools();
-  const resolved: Required<RedisClusterOptions> = {
+  const resolved = {
     masters: options.masters ?? 3,
     replicasPerMaster: options.replicasPerMaster ?? 1,
     nodeTimeoutMs: options.nodeTimeoutMs ?? 2000,
     extraConfig: options.extraConfig ?? [],
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    password: options.password,
   };
   if (resolved.masters < 3) throw new Error('redis-cli --cluster create needs at least 3 masters');
   // Another process can take a port between our bind check and redis-server's own bind; pick again.
