@@ -208,6 +208,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       case Policy.anyMaster:
         this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
         return;
+      case Policy.clientsMaster:
+        this.sendToClientsMaster(view.frame, spec);
+        return;
       case Policy.allMasters:
         this.sendToAllMasters(view.frame, this.context.policies.mergeOf(spec), isReadOnly(spec));
         return;
@@ -362,6 +365,16 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     if (this.closed) return;
     if (this.readingPaused) this.resumeIfRoom();
     else if (!this.closing) this.parser.resume();
+  }
+
+  /** To the master this client's keyless commands stick to: routed by a slot of that master's, so it follows a failover. */
+  private sendToClientsMaster(frame: Buffer, spec: CommandSpec): void {
+    const masters = this.router.masterCount();
+    if (masters === 0) {
+      this.replyLocal(SLOT_NOT_SERVED);
+      return;
+    }
+    this.router.dispatch(this.enqueue(frame, this.router.slotOfMaster(this.affinity % masters), isReadOnly(spec)));
   }
 
   /** SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE: sent as they are over the client's tunnel. */

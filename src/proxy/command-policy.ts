@@ -24,6 +24,12 @@ export const Policy = {
   transaction: 7,
   /** SUBSCRIBE and friends, over the client's own connection to a master (pubsub-tunnel.ts). */
   subscribe: 8,
+  /**
+   * Keyless, and always to the same master for a given client: PUBLISH. The cluster carries each
+   * message to every node from the node it was published on, so a client's messages reach every
+   * subscriber in the order it published them only if they all start from one node.
+   */
+  clientsMaster: 9,
 } as const;
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
@@ -55,7 +61,6 @@ const ALL_MASTERS = new Map<string, MergeParts>([
 const ANY_MASTER = [
   'command', // the command table: the same on every node
   'config|get', // redis-benchmark and redis-cli read a few values at start
-  'publish', // the cluster broadcasts PUBLISH to every node itself
   'pubsub|channels',
   'pubsub|numsub',
   'pubsub|numpat',
@@ -146,6 +151,7 @@ export class CommandPolicies {
       return Policy.allMasters;
     }
     if (LOCAL.includes(spec.name) || LOCAL.includes(container)) return Policy.local;
+    if (spec.name === 'publish') return Policy.clientsMaster;
     if (ANY_MASTER.includes(spec.name) || ANY_MASTER.includes(container)) return Policy.anyMaster;
     const refusal = REFUSED.get(spec.name) ?? REFUSED.get(container);
     if (refusal !== undefined) return this.refuse(spec, refusal);

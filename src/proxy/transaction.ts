@@ -63,7 +63,7 @@ export class Transaction {
     }
     if (kind === Policy.refuse) return encodeError(`ERR ${policies.refusalOf(spec)}`);
     // Keyless commands any master runs the same are fine; PING and ECHO run inside the transaction.
-    if (kind === Policy.anyMaster || spec.name === 'ping' || spec.name === 'echo') return null;
+    if (kind === Policy.anyMaster || kind === Policy.clientsMaster || spec.name === 'ping' || spec.name === 'echo') return null;
     return encodeError(`ERR slotgate: '${spec.name}' is not supported inside MULTI`);
   }
 

@@ -25,6 +25,26 @@ it('delivers PUBLISH to SUBSCRIBE and PSUBSCRIBE clients, wherever each landed',
   for (const client of [...subscribers, publisher]) client.close();
 });
 
+it("delivers one publisher's messages in the order it published them, whatever their channels", async () => {
+  // Several subscribers, so some sit on other masters than the publisher's messages start from.
+  const subscribers = await Promise.all([0, 1, 2, 3].map(() => RawClient.open(setup.proxy.port)));
+  for (const subscriber of subscribers) {
+    subscriber.send('SUBSCRIBE', 'a', 'b', 'c');
+    expect(await subscriber.read(3)).toHaveLength(3);
+  }
+  const publisher = await RawClient.open(setup.proxy.port);
+  const channels = ['a', 'b', 'c'];
+  const sent: string[][] = [];
+  for (let i = 0; i < 30; i++) {
+    const channel = channels[i % 3];
+    sent.push(['message', channel, String(i)]);
+    publisher.send('PUBLISH', channel, String(i));
+  }
+  await publisher.read(30);
+  for (const subscriber of subscribers) expect(await subscriber.read(30)).toEqual(sent);
+  for (const client of [...subscribers, publisher]) client.close();
+});
+
 it('allows only pub/sub commands while subscribed, and everything again after the last unsubscribe', async () => {
   const client = await RawClient.open(setup.proxy.port);
   expect(await client.command('SET', 'before', '1')).toBe('OK');
