@@ -120,5 +120,6 @@ export function helpText(): string {
 }
 
 function formatDefault(value: Settings[keyof Settings]): string {
+  if (value === '') return 'none';
   return Array.isArray(value) ? value.join(',') : String(value);
 }

@@ -5,6 +5,7 @@ import { ConfigError } from './config-error.ts';
 import { defaultSettings, type Settings } from './settings.ts';
 import { envName, settingSpecs } from './setting-specs.ts';
 import { suggestName } from './suggest-name.ts';
+import { loadTlsFiles } from './tls-files.ts';
 import { checkSettingValue, parseSettingText } from './validate-settings.ts';
 
 export { ConfigError } from './config-error.ts';
@@ -19,13 +20,15 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const cli = parseCliArgs(argv);
   const configPath = cli.configPath ?? nonEmpty(env[envName('config')]);
   const fromFile = configPath === undefined ? {} : readSettingsFile(configPath);
-  return {
+  const settings: Settings = {
     ...defaultSettings,
     seeds: [...defaultSettings.seeds],
     ...fromFile,
     ...readEnvSettings(env),
     ...cli.settings,
   };
+  loadTlsFiles(settings); // settings that only make sense together, and files that must be readable
+  return settings;
 }
 
 /** Settings from SLOTGATE_* variables. Unknown SLOTGATE_* names are left alone (see kubernetesHint). */

@@ -102,6 +102,17 @@ describe('loadSettings precedence', () => {
       SLOTGATE_LOG_LEVEL: 'TRACE',
       SLOTGATE_METRICS_PORT: '9121',
       SLOTGATE_METRICS_BIND: '0.0.0.0',
+      // TLS stays off here (tls-files.test.ts covers it on), so the paths are not read.
+      SLOTGATE_TLS_PORT: '0',
+      SLOTGATE_TLS_CERT_FILE: '/etc/slotgate/cert.pem',
+      SLOTGATE_TLS_KEY_FILE: '/etc/slotgate/key.pem',
+      SLOTGATE_TLS_CA_CERT_FILE: '/etc/slotgate/ca.pem',
+      SLOTGATE_TLS_AUTH_CLIENTS: 'yes',
+      SLOTGATE_BACKEND_TLS: 'no',
+      SLOTGATE_BACKEND_TLS_CA_CERT_FILE: '/etc/slotgate/redis-ca.pem',
+      SLOTGATE_BACKEND_TLS_CERT_FILE: '/etc/slotgate/redis-client.pem',
+      SLOTGATE_BACKEND_TLS_KEY_FILE: '/etc/slotgate/redis-client.key',
+      SLOTGATE_BACKEND_TLS_SERVER_NAME: 'redis.internal',
     };
     expect(Object.keys(env).sort()).toEqual(settingSpecs.map((spec) => spec.env).sort());
     expect(loadSettings([], env)).toEqual({
@@ -123,6 +134,16 @@ describe('loadSettings precedence', () => {
       logLevel: 'trace',
       metricsPort: 9121,
       metricsBind: '0.0.0.0',
+      tlsPort: 0,
+      tlsCertFile: '/etc/slotgate/cert.pem',
+      tlsKeyFile: '/etc/slotgate/key.pem',
+      tlsCaCertFile: '/etc/slotgate/ca.pem',
+      tlsAuthClients: true,
+      backendTls: false,
+      backendTlsCaCertFile: '/etc/slotgate/redis-ca.pem',
+      backendTlsCertFile: '/etc/slotgate/redis-client.pem',
+      backendTlsKeyFile: '/etc/slotgate/redis-client.key',
+      backendTlsServerName: 'redis.internal',
     });
   });
 
