@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadSettings } from '../../../src/config/load-settings.ts';
+import { loadSettings } from '../../../src/config/load-settings.ts';
+import { errorFrom } from '../../helpers/config-error-from.ts';
 import { defaultSettings } from '../../../src/config/settings.ts';
 import { settingSpecs } from '../../../src/config/setting-specs.ts';
 
@@ -16,16 +17,6 @@ function yamlFile(text: string): string {
   return path;
 }
 
-/** The ConfigError message loadSettings throws, failing the test if it doesn't throw one. */
-function errorFrom(argv: string[], env: NodeJS.ProcessEnv = {}): string {
-  try {
-    loadSettings(argv, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadSettings precedence', () => {
   it('returns the defaults when nothing is given', () => {

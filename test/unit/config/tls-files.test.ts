@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadSettings } from '../../../src/config/load-settings.ts';
+import { loadSettings } from '../../../src/config/load-settings.ts';
+import { errorFrom } from '../../helpers/config-error-from.ts';
 import { defaultSettings } from '../../../src/config/settings.ts';
 import { loadTlsFiles } from '../../../src/config/tls-files.ts';
 import { makeTestCerts, type TestCerts } from '../../helpers/tls-certs.ts';
@@ -12,15 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => certs?.remove());
 
-function errorFrom(argv: string[], env: NodeJS.ProcessEnv = {}): string {
-  try {
-    loadSettings(argv, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 function yamlFile(name: string, text: string): string {
   const path = join(certs.dir, name);
