@@ -1,5 +1,6 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { Redis } from 'ioredis';
-import { openControlConnection } from './control-connection.ts';
+import { connectControl, openControlConnection } from './control-connection.ts';
 
 /**
  * One ioredis connection per cluster node for control-plane questions, opened on first use and
@@ -9,10 +10,12 @@ import { openControlConnection } from './control-connection.ts';
  */
 export class ControlConnections {
   private readonly timeoutMs: number;
+  private readonly tls: ConnectionOptions | undefined;
   private readonly open = new Map<string, Promise<Redis>>();
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, tls?: ConnectionOptions) {
     this.timeoutMs = timeoutMs;
+    this.tls = tls;
   }
 
   /** Runs `work` on the connection to `address`; a failure drops that connection. */
@@ -35,11 +38,10 @@ export class ControlConnections {
   }
 
   private async connect(address: string): Promise<Redis> {
-    const redis = openControlConnection(address, this.timeoutMs);
+    const redis = openControlConnection(address, this.timeoutMs, this.tls);
     // Errors reach the caller through the failed command (a closed connection fails the next one,
-    // which drops it); the event would otherwise be unhandled.
-    redis.on('error', () => {});
-    await redis.connect();
+    // which drops it).
+    await connectControl(redis);
     return redis;
   }
 

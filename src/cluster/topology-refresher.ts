@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { splitAddress } from './address.ts';
 import { chooseSlotMap, type NodeAnswer } from './choose-slot-map.ts';
@@ -12,6 +13,8 @@ const WARN_EVERY_MS = 5000;
 export interface TopologyRefresherOptions {
   seeds: string[];
   timeoutMs: number;
+  /** tls.connect() options when the nodes speak TLS. */
+  tls?: ConnectionOptions;
   /** Seconds between routine refreshes; 0 for none. */
   intervalSeconds: number;
   logger: Logger;
@@ -43,7 +46,7 @@ export class TopologyRefresher {
 
   constructor(options: TopologyRefresherOptions) {
     this.options = options;
-    this.connections = new ControlConnections(options.timeoutMs);
+    this.connections = new ControlConnections(options.timeoutMs, options.tls);
     this.knownNodes = new Set(options.seeds);
   }
 

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { parseRedirect } from '../cluster/redirect.ts';
 import { splitAddress } from '../cluster/address.ts';
 import { encodeCommand, encodeError } from '../resp/encode.ts';
@@ -16,16 +17,18 @@ const MAX_REDIRECTS = 5;
  */
 export class DedicatedConnections {
   private readonly connectTimeoutMs: number;
+  private readonly tls: ConnectionOptions | undefined;
   private readonly byAddress = new Map<string, BackendConnection>();
 
-  constructor(connectTimeoutMs: number) {
+  constructor(connectTimeoutMs: number, tls?: ConnectionOptions) {
     this.connectTimeoutMs = connectTimeoutMs;
+    this.tls = tls;
   }
 
   get(address: string): BackendConnection {
     let connection = this.byAddress.get(address);
     if (connection === undefined) {
-      connection = new BackendConnection(address, { connectTimeoutMs: this.connectTimeoutMs, onConnectionLost: () => {} });
+      connection = new BackendConnection(address, { connectTimeoutMs: this.connectTimeoutMs, tls: this.tls, onConnectionLost: () => {} });
       this.byAddress.set(address, connection);
     }
     return connection;

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
@@ -33,6 +34,8 @@ export interface ProxyContext {
   maxPendingPerClient: number;
   maxClientOutputBytes: number;
   connectTimeoutMs: number;
+  /** tls.connect() options for the client's own connections to nodes, when the nodes speak TLS. */
+  backendTls?: ConnectionOptions;
   /** Whether reads may go to replicas (settings.readFrom is not 'master'). */
   readFromReplicas: boolean;
   /** redis_version of the cluster, reported by HELLO. */
@@ -333,7 +336,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       this.replyLocal(SLOT_NOT_SERVED);
       return;
     }
-    this.dedicated ??= new DedicatedConnections(this.context.connectTimeoutMs);
+    this.dedicated ??= new DedicatedConnections(this.context.connectTimeoutMs, this.context.backendTls);
     const target = this.enqueue(frame, slot, isReadOnly(spec));
     this.blocked = true;
     this.parser.pause();
@@ -357,7 +360,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       }
       // Any master gets every message; spread subscribers over them.
       const address = this.router.ownerOf(this.router.slotOfMaster(this.affinity % masters)) as string;
-      this.tunnel = new PubSubTunnel(address, this.context.connectTimeoutMs, this);
+      this.tunnel = new PubSubTunnel(address, this.context.connectTimeoutMs, this, this.context.backendTls);
     }
     if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
     this.tunnel.send(frame);

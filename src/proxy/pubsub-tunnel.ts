@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { arrayElements, readInteger, readString } from '../resp/reply-reader.ts';
 import { BackendConnection } from '../upstream/backend-connection.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
@@ -23,10 +24,11 @@ export class PubSubTunnel {
   /** True from the first SUBSCRIBE until the last subscription is gone. */
   subscribed = false;
 
-  constructor(address: string, connectTimeoutMs: number, client: PubSubClient) {
+  constructor(address: string, connectTimeoutMs: number, client: PubSubClient, tls?: ConnectionOptions) {
     this.client = client;
     this.connection = new BackendConnection(address, {
       connectTimeoutMs,
+      tls,
       onPush: (reply) => this.onPush(reply),
       onConnectionLost: () => this.client.onTunnelLost(),
     });

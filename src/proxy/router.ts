@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { splitAddress } from '../cluster/address.ts';
 import { SLOT_COUNT } from '../cluster/key-slot.ts';
@@ -13,6 +14,8 @@ import type { HealthCounts } from '../observability/metrics.ts';
 export interface RouterOptions {
   connectionsPerNode: number;
   connectTimeoutMs: number;
+  /** tls.connect() options when the nodes speak TLS. */
+  backendTls?: ConnectionOptions;
   maxRedirects: number;
   /** How long a request may wait for a node to serve it (failover, migration) before it fails. */
   retryBudgetMs: number;
@@ -246,6 +249,7 @@ export class Router {
     if (pool === undefined) {
       pool = new NodePool(address, this.options.connectionsPerNode, {
         connectTimeoutMs: this.options.connectTimeoutMs,
+        tls: this.options.backendTls,
         replica,
         onConnectionLost: (lost, reason) => {
           this.options.logger.warn({ node: lost, replica, reason }, 'backend connection lost');

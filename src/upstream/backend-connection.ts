@@ -1,7 +1,8 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { splitAddress } from '../cluster/address.ts';
 import { ReplyScanner } from '../resp/reply-scanner.ts';
-import { sharedReadOption } from '../util/socket-reader.ts';
+import { connectNode } from './connect-node.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import { writeBatch } from '../util/write-batch.ts';
@@ -21,6 +22,8 @@ export interface BackendConnectionOptions {
   onPush?(reply: Buffer): void;
   /** Called when an established connection drops or a connect attempt fails: the topology may have changed. */
   onConnectionLost(address: string, reason: string): void;
+  /** tls.connect() options when the nodes speak TLS (settings.backendTls). */
+  tls?: ConnectionOptions;
 }
 
 /** How long a node that refused a connection is failed fast before the next attempt, growing to the max. */
@@ -127,13 +130,7 @@ export class BackendConnection implements Flushable {
   }
 
   private open(): void {
-    const socket = connect({
-      host: this.host,
-      port: this.port,
-      noDelay: true,
-      keepAlive: true,
-      onread: sharedReadOption((chunk) => this.onChunk(chunk)),
-    });
+    const { socket, readyEvent } = connectNode(this.host, this.port, this.options.tls, (chunk) => this.onChunk(chunk));
     if (this.options.replica === true) {
       // Ahead of everything queued: a replica refuses reads (MOVED) on a connection without it.
       this.waiting.push(ignoreReply);
@@ -144,7 +141,7 @@ export class BackendConnection implements Flushable {
     this.socket = socket;
     this.ready = false;
     socket.setTimeout(this.options.connectTimeoutMs);
-    socket.on('connect', () => {
+    socket.on(readyEvent, () => {
       socket.setTimeout(0);
       this.ready = true;
       this.retryDelayMs = 0;
