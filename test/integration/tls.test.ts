@@ -10,6 +10,7 @@ import type { RunningProxy } from '../../src/server/start-proxy.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { killSlotgate, spawnSlotgate } from '../helpers/spawn-slotgate.ts';
 import { startTestProxy } from '../helpers/test-proxy.ts';
 import { makeTestCerts, type TestCerts } from '../helpers/tls-certs.ts';
 
@@ -164,6 +165,50 @@ describe("slotgate's TLS port", () => {
       expect(await client.get('tls:strict')).toBe('yes');
     } finally {
       client.disconnect();
+    }
+  });
+});
+
+describe('TLS with workers and limits', () => {
+  it('counts clients of both ports against maxClients', async () => {
+    const small = await startTestProxy(cluster.seeds, {
+      ...backendTls(),
+      tlsCertFile: certs.serverCertFile,
+      tlsKeyFile: certs.serverKeyFile,
+      tlsPort: await freePort(),
+      maxClients: 1,
+    });
+    const plain = await RawClient.open(small.port);
+    try {
+      expect(await plain.command('PING')).toBe('PONG');
+      const secure = connectTls({ host: '127.0.0.1', port: small.tlsPort, ca: certs.ca });
+      const received: Buffer[] = [];
+      secure.on('data', (chunk) => received.push(chunk));
+      await new Promise((resolve) => secure.once('close', resolve));
+      expect(Buffer.concat(received).toString()).toBe('-ERR max number of clients reached\r\n');
+    } finally {
+      plain.close();
+      await small.close();
+    }
+  });
+
+  it('has every worker listen on the TLS port too', async () => {
+    const [port, tlsPort] = [await freePort(), await freePort()];
+    const args = ['--port', String(port), '--tls-port', String(tlsPort), '--tls-cert-file', certs.serverCertFile, '--tls-key-file', certs.serverKeyFile];
+    args.push('--backend-tls', 'yes', '--backend-tls-ca-cert-file', certs.caFile, '--backend-tls-cert-file', certs.clientCertFile);
+    args.push('--backend-tls-key-file', certs.clientKeyFile, '--seeds', cluster.seeds.join(','), '--workers', '2', '--bind', '127.0.0.1');
+    const slotgate = await spawnSlotgate(args, 'workers listening');
+    try {
+      const pids = new Set<string>();
+      for (let i = 0; i < 16 && pids.size < 2; i++) {
+        const client = new Redis({ host: '127.0.0.1', port: tlsPort, tls: { ca: certs.ca } });
+        pids.add(/process_id:(\d+)/.exec(String(await client.call('INFO', 'proxy')))?.[1] ?? '');
+        expect(await client.set(`tls:worker:${i}`, 'x')).toBe('OK');
+        client.disconnect();
+      }
+      expect(pids.size).toBe(2);
+    } finally {
+      killSlotgate(slotgate);
     }
   });
 });
