@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages slotgate's demo and tests run against, when they are missing:
 #   scripts/install-debian-deps.sh demo    redis-server, redis-tools
-#   scripts/install-debian-deps.sh tests   the same, plus python3-redis (redis-py) and tmux
+#   scripts/install-debian-deps.sh tests   the same, plus python3-redis (redis-py), tmux and openssl (TLS test certificates)
 #   scripts/install-debian-deps.sh bench   the same as demo, plus nutcracker (twemproxy, npm run bench's reference proxy)
 # As root it uses apt-get; otherwise it prints the command to run and fails if something is missing.
 # It runs as `npm test`'s pretest step and from `npm run demo`, so a fresh machine needs only npm.
@@ -20,10 +20,12 @@ if [ "$purpose" = tests ]; then
     missing+=(python3-redis)
     packages+=(python3-redis)
   fi
-  if ! command -v tmux >/dev/null 2>&1; then
-    missing+=(tmux)
-    packages+=(tmux)
-  fi
+  for tool in tmux openssl; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      missing+=("$tool")
+      packages+=("$tool")
+    fi
+  done
 fi
 if [ "$purpose" = bench ] && ! command -v nutcracker >/dev/null 2>&1; then
   missing+=(nutcracker)

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     logger.fatal({ err, bind: settings.bind, port: settings.port, seeds: settings.seeds }, 'could not start');
     process.exit(1);
   }
-  logger.info({ bind: settings.bind, port: proxy.port }, 'listening');
+  logger.info({ bind: settings.bind, port: proxy.port, tlsPort: settings.tlsPort }, 'listening');
   stopOnSignals(proxy, logger);
   if (workerIndex !== undefined) {
     // The IPC channel to the supervisor closes when it dies, however it dies (SIGKILL included):

@@ -1,19 +1,30 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { isAuthError, type BackendCredentials } from '../upstream/backend-auth.ts';
 import { splitAddress } from './address.ts';
+
+/** How control connections reach a node: the same login and TLS as the data path's connections. */
+export interface ControlAccess {
+  credentials: BackendCredentials;
+  /** tls.connect() options when the nodes speak TLS. */
+  tls?: ConnectionOptions;
+}
 
 /**
  * A short-lived ioredis connection for control-plane questions (CLUSTER SLOTS, COMMAND): fails fast
  * instead of queueing or retrying, since the caller moves on to the next node.
  */
-export function openControlConnection(address: string, timeoutMs: number, credentials: BackendCredentials): Redis {
+export function openControlConnection(address: string, timeoutMs: number, access: ControlAccess): Redis {
   const { host, port } = splitAddress(address);
+  const { credentials, tls } = access;
   return new Redis({
     host,
     port,
     // ioredis sends AUTH first when a password is given.
     username: credentials.username === '' ? undefined : credentials.username,
     password: credentials.password === '' ? undefined : credentials.password,
+    // ioredis hands these to tls.connect() with host and port: the same checks as the data path.
+    ...(tls === undefined ? {} : { tls }),
     lazyConnect: true,
     // RESP2: no HELLO round trip first, and CLUSTER SLOTS / COMMAND come back as plain arrays.
     protocol: 2,
@@ -27,20 +38,23 @@ export function openControlConnection(address: string, timeoutMs: number, creden
 }
 
 /**
- * Connects `redis`. When the node refuses its AUTH, ioredis reports the node's reply (WRONGPASS,
- * NOAUTH) only as an 'error' event and rejects connect() with "Connection is closed.": reject with
- * the node's reply instead, which says what is wrong. Also swallows the 'error' events, which the
- * caller hears of through the failed calls.
+ * Connects `redis`, failing with what really went wrong: ioredis's connect() only says "Connection
+ * is closed.", and reports the cause as an 'error' event: the node's reply to a refused AUTH
+ * (WRONGPASS, NOAUTH), or the socket's error (a refused TLS certificate, a name it does not carry).
+ * The AUTH reply wins when there are both. Later error events are left to the awaited calls, which
+ * carry them.
  */
-export async function connectControlConnection(redis: Redis): Promise<void> {
+export async function connectControl(redis: Redis): Promise<void> {
   let refused: Error | undefined;
+  let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
     if (isAuthError(error.message)) refused ??= error;
+    lastError = error;
   });
   try {
     await redis.connect();
   } catch (error) {
-    throw refused ?? error;
+    throw refused ?? lastError ?? error;
   }
 }
 
@@ -48,12 +62,12 @@ export async function connectControlConnection(redis: Redis): Promise<void> {
 export async function withControlConnection<T>(
   address: string,
   timeoutMs: number,
-  credentials: BackendCredentials,
+  access: ControlAccess,
   work: (redis: Redis) => Promise<T>,
 ): Promise<T> {
-  const redis = openControlConnection(address, timeoutMs, credentials);
+  const redis = openControlConnection(address, timeoutMs, access);
   try {
-    await connectControlConnection(redis);
+    await connectControl(redis);
     return await work(redis);
   } finally {
     redis.disconnect();

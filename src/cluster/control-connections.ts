@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { BackendCredentials } from '../upstream/backend-auth.ts';
-import { connectControlConnection, openControlConnection } from './control-connection.ts';
+import { type ControlAccess, connectControl, openControlConnection } from './control-connection.ts';
 
 /**
  * One ioredis connection per cluster node for control-plane questions, opened on first use and
@@ -10,12 +9,12 @@ import { connectControlConnection, openControlConnection } from './control-conne
  */
 export class ControlConnections {
   private readonly timeoutMs: number;
-  private readonly credentials: BackendCredentials;
+  private readonly access: ControlAccess;
   private readonly open = new Map<string, Promise<Redis>>();
 
-  constructor(timeoutMs: number, credentials: BackendCredentials) {
+  constructor(timeoutMs: number, access: ControlAccess) {
     this.timeoutMs = timeoutMs;
-    this.credentials = credentials;
+    this.access = access;
   }
 
   /** Runs `work` on the connection to `address`; a failure drops that connection. */
@@ -38,10 +37,10 @@ export class ControlConnections {
   }
 
   private async connect(address: string): Promise<Redis> {
-    const redis = openControlConnection(address, this.timeoutMs, this.credentials);
+    const redis = openControlConnection(address, this.timeoutMs, this.access);
     // Errors reach the caller through the failed command (a closed connection fails the next one,
-    // which drops it), or through connect() for a refused AUTH.
-    await connectControlConnection(redis);
+    // which drops it), or through connect() for a refused AUTH or TLS handshake.
+    await connectControl(redis);
     return redis;
   }
 

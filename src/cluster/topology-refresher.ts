@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { splitAddress } from './address.ts';
 import { chooseSlotMap, type NodeAnswer } from './choose-slot-map.ts';
-import { authFailureMessage, isAuthError, type BackendCredentials } from '../upstream/backend-auth.ts';
+import { authFailureMessage, isAuthError } from '../upstream/backend-auth.ts';
+import type { ControlAccess } from './control-connection.ts';
 import { ControlConnections } from './control-connections.ts';
 import { fetchSlotRanges } from './fetch-slot-ranges.ts';
 import { SlotMap } from './slot-map.ts';
@@ -13,8 +14,8 @@ const WARN_EVERY_MS = 5000;
 export interface TopologyRefresherOptions {
   seeds: string[];
   timeoutMs: number;
-  /** How to log in to the nodes (settings backendUsername / backendPassword). */
-  credentials: BackendCredentials;
+  /** How to reach the nodes: login (backendUsername / backendPassword) and TLS (backendTls). */
+  access: ControlAccess;
   /** Seconds between routine refreshes; 0 for none. */
   intervalSeconds: number;
   logger: Logger;
@@ -46,7 +47,7 @@ export class TopologyRefresher {
 
   constructor(options: TopologyRefresherOptions) {
     this.options = options;
-    this.connections = new ControlConnections(options.timeoutMs, options.credentials);
+    this.connections = new ControlConnections(options.timeoutMs, options.access);
     this.knownNodes = new Set(options.seeds);
   }
 

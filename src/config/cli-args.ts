@@ -121,5 +121,6 @@ export function helpText(): string {
 
 function formatDefault(value: Settings[keyof Settings]): string {
   if (value === '') return 'none';
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
   return Array.isArray(value) ? value.join(',') : String(value);
 }

@@ -5,6 +5,7 @@ import { ConfigError } from './config-error.ts';
 import { defaultSettings, type Settings } from './settings.ts';
 import { envName, settingSpecs } from './setting-specs.ts';
 import { suggestName } from './suggest-name.ts';
+import { loadTlsFiles } from './tls-files.ts';
 import { checkSettingValue, parseSettingText } from './validate-settings.ts';
 
 export { ConfigError } from './config-error.ts';
@@ -27,6 +28,7 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
     ...cli.settings,
   };
   checkCombinations(settings);
+  loadTlsFiles(settings); // TLS settings that only make sense together, and files that must be readable
   return settings;
 }
 

@@ -7,6 +7,26 @@ export interface Settings {
   bind: string;
   /** Port the proxy listens on. */
   port: number;
+  // TLS (see tls-files.ts, which reads and checks the files): a second, TLS listener for clients,
+  // and TLS to the cluster's nodes. Paths are PEM files; "" means none.
+  /** Port of a second listener speaking TLS, beside the plain one (Redis's tls-port); 0 for none. */
+  tlsPort: number;
+  /** The listener's certificate chain and its private key. */
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** CA bundle that client certificates must chain to. */
+  tlsCaCertFile: string;
+  /** Require and verify a client certificate on the TLS port (Redis's tls-auth-clients). */
+  tlsAuthClients: boolean;
+  /** Connect to the cluster's nodes over TLS (the nodes run with tls-cluster yes). */
+  backendTls: boolean;
+  /** CA bundle the nodes' certificates must chain to; "" trusts the system's CAs. */
+  backendTlsCaCertFile: string;
+  /** Client certificate and key for nodes that require one (tls-auth-clients yes). */
+  backendTlsCertFile: string;
+  backendTlsKeyFile: string;
+  /** Name the nodes' certificates are checked against (and sent as SNI); "" checks each node's own address. */
+  backendTlsServerName: string;
   /** Cluster nodes to discover the topology from, as "host:port". Any one that answers is enough. */
   seeds: string[];
   /** Pipelined connections kept open to each master. A client always uses the same one per node, so its commands keep their order. */
@@ -73,6 +93,16 @@ export interface Settings {
 export const defaultSettings: Settings = {
   bind: '127.0.0.1',
   port: 7380,
+  tlsPort: 0,
+  tlsCertFile: '',
+  tlsKeyFile: '',
+  tlsCaCertFile: '',
+  tlsAuthClients: false,
+  backendTls: false,
+  backendTlsCaCertFile: '',
+  backendTlsCertFile: '',
+  backendTlsKeyFile: '',
+  backendTlsServerName: '',
   seeds: ['127.0.0.1:7000'],
   connectionsPerNode: 2,
   maxRedirects: 5,

@@ -12,9 +12,11 @@ export type ValueRule =
   | { type: 'seeds' }
   | { type: 'choice'; choices: readonly string[] }
   /** A password or user name: any text, taken exactly, and never repeated in an error message. */
-  | { type: 'secret' };
+  | { type: 'secret' }
+  | { type: 'boolean' }
+  | { type: 'text' };
 
-export type SettingValue = string | number | string[];
+export type SettingValue = string | number | string[] | boolean;
 
 /** Longest delay Node timers honour (2^31 - 1 ms); a longer one silently fires after 1 ms instead. */
 export const maxTimerMs = 2 ** 31 - 1;
@@ -67,6 +69,16 @@ function checkValue(rule: ValueRule, value: unknown, subject: string, fromText: 
       break;
     case 'secret':
       return checkSecret(value, subject);
+    case 'boolean':
+      // Text (flags, env) and YAML 1.1 habits alike: yes/no as in redis.conf, true/false, 1/0.
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string' && /^(yes|true|1)$/i.test(value)) return true;
+      if (typeof value === 'string' && /^(no|false|0)$/i.test(value)) return false;
+      break;
+    case 'text':
+      // A path or a name; "" means none. Files are checked once the settings are merged (tls-files.ts).
+      if (typeof value === 'string') return value;
+      break;
   }
   throw mismatch(rule, subject, describe(value, fromText));
 }
@@ -127,7 +139,10 @@ export function expectation(rule: ValueRule): string {
       return 'a non-empty list of host:port';
     case 'choice':
       return `one of ${rule.choices.join(', ')}`;
+    case 'boolean':
+      return 'yes or no (true or false)';
     case 'secret':
+    case 'text':
       return 'text';
   }
 }

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { splitAddress } from '../cluster/address.ts';
 import { SLOT_COUNT } from '../cluster/key-slot.ts';
@@ -15,6 +16,8 @@ export interface RouterOptions {
   connectTimeoutMs: number;
   /** AUTH sent first on every connection to a node (see authFrame), or undefined. */
   auth?: Buffer;
+  /** tls.connect() options when the nodes speak TLS. */
+  backendTls?: ConnectionOptions;
   maxRedirects: number;
   /** How long a request may wait for a node to serve it (failover, migration) before it fails. */
   retryBudgetMs: number;
@@ -250,6 +253,7 @@ export class Router {
         connectTimeoutMs: this.options.connectTimeoutMs,
         auth: this.options.auth,
         logger: this.options.logger,
+        tls: this.options.backendTls,
         replica,
         onConnectionLost: (lost, reason) => {
           this.options.logger.warn({ node: lost, replica, reason }, 'backend connection lost');

@@ -1,9 +1,11 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Settings } from '../config/settings.ts';
+import { loadTlsFiles } from '../config/tls-files.ts';
 import { loadCommandTable } from '../commands/load-command-table.ts';
-import { withControlConnection } from '../cluster/control-connection.ts';
+import { type ControlAccess, withControlConnection } from '../cluster/control-connection.ts';
 import type { SlotMap } from '../cluster/slot-map.ts';
 import { TopologyRefresher } from '../cluster/topology-refresher.ts';
 import { ClientSession, type ProxyContext } from '../proxy/client-session.ts';
@@ -20,6 +22,8 @@ import { startMetricsServer, type MetricsServer } from '../observability/metrics
 export interface RunningProxy {
   /** The port actually bound (useful when settings.port is 0). */
   port: number;
+  /** The TLS port bound; 0 when settings.tlsPort is 0 (no TLS listener). */
+  tlsPort: number;
   /** What INFO's Proxy section shows: counters and node health, for tests and operators. */
   stats(): ProxyInfo;
   /** Its Prometheus registry when settings.metricsPort is set (a worker hands it to the supervisor), else null. */
@@ -44,23 +48,26 @@ export interface StartOptions {
   serveMetrics?: boolean;
 }
 
-/** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port. */
+/** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port (and tlsPort). */
 export async function startProxy(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   const credentials: BackendCredentials = { username: settings.backendUsername, password: settings.backendPassword };
   const auth = authFrame(credentials);
+  const tls = loadTlsFiles(settings);
+  const backendTls = tls.backend ?? undefined;
+  const access: ControlAccess = { credentials, tls: backendTls };
   // The refresher reports maps to the router, which needs the first map to exist.
   let routerRef: Router | null = null;
   const refresher = new TopologyRefresher({
     seeds: settings.seeds,
     timeoutMs: settings.connectTimeoutMs,
-    credentials,
+    access,
     intervalSeconds: settings.topologyRefreshIntervalSeconds,
     logger,
     onSlotMap: (map) => routerRef?.applySlotMap(map),
   });
   let discovered: Awaited<ReturnType<typeof discover>>;
   try {
-    discovered = await discover(refresher, settings, credentials, logger);
+    discovered = await discover(refresher, settings, access, logger);
   } catch (error) {
     // Nothing may stay open after a failed start: the control connections would keep the process up.
     refresher.stop();
@@ -73,6 +80,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     connectionsPerNode: settings.connectionsPerNode,
     connectTimeoutMs: settings.connectTimeoutMs,
     auth,
+    backendTls,
     maxRedirects: settings.maxRedirects,
     retryBudgetMs: settings.retryBudgetMs,
     readFrom: settings.readFrom,
@@ -94,7 +102,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
     maxClientOutputBytes: settings.maxClientOutputBytes,
-    nodeConnection: { connectTimeoutMs: settings.connectTimeoutMs, auth, logger },
+    nodeConnection: { connectTimeoutMs: settings.connectTimeoutMs, auth, logger, tls: backendTls },
     password: passwordCheckFor(settings.password),
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
@@ -124,8 +132,12 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const idStride = options.workerCount ?? 1;
   let nextClientId = (options.workerIndex ?? 0) + 1;
   let accepted = 0;
-  // Paused, so that the session can switch the socket to the shared read buffer before it reads.
-  const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+  // Both listeners feed the same sessions, so maxClients counts them together.
+  const onClient = (socket: Socket): void => {
+    if (closing !== null) {
+      socket.destroy(); // a TLS handshake that finished after close() began
+      return;
+    }
     if (sessions.size >= settings.maxClients) {
       metrics.clientsRefused++;
       socket.on('error', () => {});
@@ -134,7 +146,14 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     }
     sessions.add(new ClientSession(socket, nextClientId, accepted++, context));
     nextClientId += idStride;
-  });
+  };
+  // Paused, so that the session can switch the socket to the shared read buffer before it reads.
+  const server = createServer({ noDelay: true, pauseOnConnect: true }, onClient);
+  // A TLS socket reaches us after its handshake; it reads through 'data' (see socket-reader.ts). The
+  // handshake timeout also bounds how long close() waits for a connection that never finishes one.
+  const tlsServer = tls.server === null ? null : createTlsServer({ ...tls.server, noDelay: true, handshakeTimeout: DRAIN_TIMEOUT_MS }, onClient);
+  // A failed handshake (plain text on the TLS port, an unknown client certificate) closes that socket only.
+  tlsServer?.on('tlsClientError', (error, socket) => logger.debug({ err: error.message, client: socket.remoteAddress }, 'TLS handshake failed'));
   const metricsRegistry =
     settings.metricsPort === 0
       ? null
@@ -145,9 +164,11 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
           backendConnections: router.connectionHealth(),
         }));
   let port: number;
+  let tlsPort = 0;
   let metricsServer: MetricsServer | null = null;
   try {
     port = await listen(server, settings.port, settings.bind, options.reusePort === true);
+    if (tlsServer !== null) tlsPort = await listen(tlsServer, settings.tlsPort, settings.bind, options.reusePort === true);
     if (metricsRegistry !== null && options.serveMetrics !== false) {
       const registry = metricsRegistry;
       const render = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
@@ -155,6 +176,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     }
   } catch (error) {
     server.close();
+    tlsServer?.close();
     refresher.stop();
     router.close();
     throw error;
@@ -166,7 +188,9 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     closing ??= (async () => {
       refresher.stop();
       await metricsServer?.close();
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = Promise.all(
+        [server, tlsServer].map((listener) => new Promise<void>((resolve) => (listener === null ? resolve() : listener.close(() => resolve())))),
+      );
       if (sessions.size > 0) {
         const allClosed = new Promise<void>((resolve) => (drained = resolve));
         for (const session of sessions) session.shutdown();
@@ -181,13 +205,13 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     })();
     return closing;
   };
-  return { port, stats: context.proxyInfo, metricsRegistry, metricsPort: metricsServer?.port ?? 0, close };
+  return { port, tlsPort, stats: context.proxyInfo, metricsRegistry, metricsPort: metricsServer?.port ?? 0, close };
 }
 
 /** The slot map, the command table and the cluster's Redis version, from the seeds. */
-async function discover(refresher: TopologyRefresher, settings: Settings, credentials: BackendCredentials, logger: Logger) {
+async function discover(refresher: TopologyRefresher, settings: Settings, access: ControlAccess, logger: Logger) {
   const { map, from } = await fetchWithRetries(refresher, logger);
-  const { table, warnings, serverVersion } = await withControlConnection(from, settings.connectTimeoutMs, credentials, async (redis) => {
+  const { table, warnings, serverVersion } = await withControlConnection(from, settings.connectTimeoutMs, access, async (redis) => {
     const info = String(await redis.call('INFO', 'server'));
     return { ...(await loadCommandTable(redis)), serverVersion: /redis_version:(\S+)/.exec(info)?.[1] ?? '7.0.0' };
   });

@@ -1,8 +1,9 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { splitAddress } from '../cluster/address.ts';
 import { ReplyScanner } from '../resp/reply-scanner.ts';
-import { sharedReadOption } from '../util/socket-reader.ts';
+import { connectNode } from './connect-node.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import { writeBatch } from '../util/write-batch.ts';
@@ -19,6 +20,8 @@ export interface NodeConnectionSettings {
   auth?: Buffer;
   /** Where a refused AUTH is reported. */
   logger?: Logger;
+  /** tls.connect() options when the nodes speak TLS (settings.backendTls). */
+  tls?: ConnectionOptions;
 }
 
 export interface BackendConnectionOptions extends NodeConnectionSettings {
@@ -147,13 +150,7 @@ export class BackendConnection implements Flushable {
   }
 
   private open(): void {
-    const socket = connect({
-      host: this.host,
-      port: this.port,
-      noDelay: true,
-      keepAlive: true,
-      onread: sharedReadOption((chunk) => this.onChunk(chunk)),
-    });
+    const { socket, readyEvent } = connectNode(this.host, this.port, this.options.tls, (chunk) => this.onChunk(chunk));
     const auth = this.options.auth;
     this.authPending = auth !== undefined;
     if (auth !== undefined) {
@@ -171,7 +168,7 @@ export class BackendConnection implements Flushable {
     this.socket = socket;
     this.ready = false;
     socket.setTimeout(this.options.connectTimeoutMs);
-    socket.on('connect', () => {
+    socket.on(readyEvent, () => {
       socket.setTimeout(0);
       this.ready = true;
       // With AUTH to come, the backoff is reset only once the node accepts it.

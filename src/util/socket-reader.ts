@@ -1,4 +1,5 @@
 import { Socket, type OnReadOpts } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
 /**
  * Every socket of the process reads into this one buffer (Node's `onread` option): the event loop
@@ -58,10 +59,15 @@ interface HandleWithUserBuffer {
  * Starts reading an accepted socket that the server created paused (pauseOnConnect): into the
  * shared buffer when this Node allows it, through 'data' events otherwise. `onChunk` gets bytes
  * that are its own to keep. socket.pause()/resume() keep working either way.
+ *
+ * A TLSSocket always takes the 'data' path: it has read already (the handshake), may hold decrypted
+ * bytes in its stream buffer, and its handle carries ciphertext. A 'data' listener is handed what is
+ * buffered first, so nothing sent with or right after the handshake is lost.
  */
 export function startReading(socket: Socket, onChunk: OnChunk): void {
   const handle = (socket as unknown as { _handle: HandleWithUserBuffer | null })._handle;
-  if (onreadSymbols !== undefined && handle !== null && typeof handle.useUserBuffer === 'function') {
+  const plain = !(socket instanceof TLSSocket);
+  if (plain && onreadSymbols !== undefined && handle !== null && typeof handle.useUserBuffer === 'function') {
     const option = sharedReadOption(onChunk);
     const fields = socket as unknown as Record<symbol, unknown>;
     fields[onreadSymbols.buffer] = option.buffer;

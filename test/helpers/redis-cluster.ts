@@ -5,8 +5,12 @@
  *
  *   const cluster = await startRedisCluster();          // 3 masters + 3 replicas, ready to use
  *   try { ...cluster.seeds... } finally { await cluster.stop(); }
+ *
+ * With `tls` every node speaks TLS only (port 0, tls-port, tls-cluster and tls-replication yes),
+ * and the launcher's own connections and redis-cli use TLS too.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ConnectionOptions } from 'node:tls';
 import { accessSync, closeSync, constants, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -38,6 +42,18 @@ export interface RedisClusterHandle {
   killNode(port: number, signal?: NodeJS.Signals): Promise<void>;
   /** Restarts a node that was killed, with its old dir and nodes.conf; resolves once it answers PING. */
   startNode(port: number): Promise<void>;
+  /** The TLS files the nodes use, when started with `tls`. */
+  tls?: RedisClusterTls;
+}
+
+/** PEM files for a TLS-only cluster (see tls-certs.ts). */
+export interface RedisClusterTls {
+  caFile: string;
+  /** Each node's certificate and key, also what the launcher and redis-cli present as clients. */
+  certFile: string;
+  keyFile: string;
+  /** Nodes require a client certificate signed by the CA (tls-auth-clients yes). Default false. */
+  authClients?: boolean;
 }
 
 export interface RedisClusterOptions {
@@ -56,6 +72,8 @@ export interface RedisClusterOptions {
    * REDISCLI_AUTH, and the launcher's own connections use it. Default none.
    */
   password?: string;
+  /** Run every node TLS only, with these files. Default: plain TCP. */
+  tls?: RedisClusterTls;
 }
 
 export interface RedisServerOptions {
@@ -222,12 +240,44 @@ function logTails(nodes: { port: number; dir: string }[]): string {
   return nodes.map((node) => `--- ${HOST}:${node.port} (${join(node.dir, LOG_FILE)}) ---\n${logTail(node.dir)}`).join('\n');
 }
 
+/** The redis.conf lines that make a node TLS only on `port`. */
+function tlsConfig(port: number, tls: RedisClusterTls): string[] {
+  return [
+    'port 0',
+    `tls-port ${port}`,
+    'tls-cluster yes',
+    'tls-replication yes',
+    `tls-cert-file "${tls.certFile}"`,
+    `tls-key-file "${tls.keyFile}"`,
+    `tls-ca-cert-file "${tls.caFile}"`,
+    `tls-auth-clients ${tls.authClients === true ? 'yes' : 'no'}`,
+  ];
+}
+
+/** What the launcher's own connections need to reach TLS nodes. */
+function clientTls(tls: RedisClusterTls | undefined): ConnectionOptions | undefined {
+  if (tls === undefined) return undefined;
+  return { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
+}
+
+/** redis-cli's flags for TLS nodes; none for plain ones. */
+export function redisCliTlsArgs(tls: RedisClusterTls | undefined): string[] {
+  return tls === undefined ? [] : ['--tls', '--cacert', tls.caFile, '--cert', tls.certFile, '--key', tls.keyFile];
+}
+
+/** How the launcher's own connections reach the nodes: their password, TLS. */
+interface NodeAccess {
+  password?: string;
+  tls?: ConnectionOptions;
+}
+
 /** Runs commands on one node over a fresh connection; throws if it cannot connect. */
-async function query(port: number, commands: string[][], password?: string): Promise<unknown[]> {
+async function query(port: number, commands: string[][], access: NodeAccess = {}): Promise<unknown[]> {
   const client = new Redis({
     host: HOST,
     port,
-    password,
+    password: access.password,
+    ...(access.tls === undefined ? {} : { tls: access.tls }),
     lazyConnect: true,
     connectTimeout: 1000,
     retryStrategy: () => null,
@@ -249,7 +299,7 @@ async function query(port: number, commands: string[][], password?: string): Pro
 /** A node's startup failed because another process took its port between our check and its bind. */
 class PortTakenError extends Error {}
 
-async function waitForPing(port: number, child: ChildProcess, dir: string, deadline: number, password?: string): Promise<void> {
+async function waitForPing(port: number, child: ChildProcess, dir: string, deadline: number, access: NodeAccess = {}): Promise<void> {
   for (;;) {
     if (hasExited(child)) {
       const tail = logTail(dir);
@@ -257,7 +307,7 @@ async function waitForPing(port: number, child: ChildProcess, dir: string, deadl
       throw tail.includes('Address already in use') ? new PortTakenError(message) : new Error(message);
     }
     try {
-      const [reply] = await query(port, [['PING']], password);
+      const [reply] = await query(port, [['PING']], access);
       if (reply === 'PONG') return;
     } catch {
       // not listening yet
@@ -288,13 +338,13 @@ function slotMapKey(reply: unknown): { key: string; covered: number; replicaCoun
 }
 
 /** What still keeps the cluster from being ready; empty when it is. */
-async function clusterProblems(ports: number[], replicasPerMaster: number, password?: string): Promise<string[]> {
+async function clusterProblems(ports: number[], replicasPerMaster: number, access: NodeAccess = {}): Promise<string[]> {
   const problems: string[] = [];
   const slotKeys = new Set<string>();
   for (const port of ports) {
     let replies: unknown[];
     try {
-      replies = await query(port, [['CLUSTER', 'INFO'], ['CLUSTER', 'SLOTS'], ['INFO', 'replication']], password);
+      replies = await query(port, [['CLUSTER', 'INFO'], ['CLUSTER', 'SLOTS'], ['INFO', 'replication']], access);
     } catch (error) {
       problems.push(`${port}: ${(error as Error).message}`);
       continue;
@@ -320,10 +370,10 @@ async function clusterProblems(ports: number[], replicasPerMaster: number, passw
   return problems;
 }
 
-async function waitForCluster(nodes: ClusterNode[], replicasPerMaster: number, deadline: number, password?: string): Promise<void> {
+async function waitForCluster(nodes: ClusterNode[], replicasPerMaster: number, deadline: number, access: NodeAccess = {}): Promise<void> {
   const ports = nodes.map((node) => node.port);
   for (;;) {
-    const problems = await clusterProblems(ports, replicasPerMaster, password);
+    const problems = await clusterProblems(ports, replicasPerMaster, access);
     if (problems.length === 0) return;
     const dead = nodes.find((node) => hasExited(node.process));
     if (dead || Date.now() > deadline) {
@@ -355,8 +405,11 @@ export function clusterConfig(nodeTimeoutMs: number, extraConfig: string[]): str
   return ['cluster-enabled yes', 'cluster-config-file nodes.conf', `cluster-node-timeout ${nodeTimeoutMs}`, ...extraConfig];
 }
 
-async function launchCluster(options: Required<Omit<RedisClusterOptions, 'password'>> & { password?: string }, root: string): Promise<RedisClusterHandle> {
+type ResolvedClusterOptions = Required<Omit<RedisClusterOptions, 'tls' | 'password'>> & Pick<RedisClusterOptions, 'tls' | 'password'>;
+
+async function launchCluster(options: ResolvedClusterOptions, root: string): Promise<RedisClusterHandle> {
   const { masters, replicasPerMaster, nodeTimeoutMs, extraConfig, startTimeoutMs, password } = options;
+  const access: NodeAccess = { password, tls: clientTls(options.tls) };
   const deadline = Date.now() + startTimeoutMs;
   const ports = await pickPorts(masters * (1 + replicasPerMaster), true);
   // Before extraConfig, which may still override them.
@@ -365,16 +418,16 @@ async function launchCluster(options: Required<Omit<RedisClusterOptions, 'passwo
   const nodes: ClusterNode[] = [];
   try {
     for (const port of ports) {
-      const dir = await makeNodeDir(root, port, clusterLines);
+      const dir = await makeNodeDir(root, port, options.tls === undefined ? clusterLines : [...tlsConfig(port, options.tls), ...clusterLines]);
       nodes.push({ host: HOST, port, process: spawnRedis(dir), dir });
     }
-    for (const node of nodes) await waitForPing(node.port, node.process, node.dir, deadline, password);
+    for (const node of nodes) await waitForPing(node.port, node.process, node.dir, deadline, access);
 
     const addresses = ports.map((port) => `${HOST}:${port}`);
     try {
       await execFileAsync(
         'redis-cli',
-        ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],
+        [...redisCliTlsArgs(options.tls), '--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],
         {
           timeout: Math.max(1000, deadline - Date.now()),
           maxBuffer: 16 * 1024 * 1024,
@@ -386,12 +439,12 @@ async function launchCluster(options: Required<Omit<RedisClusterOptions, 'passwo
       const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
       throw new Error(`redis-cli --cluster create failed: ${(error as Error).message}\n${stdout}${stderr}\n${logTails(nodes)}`);
     }
-    await waitForCluster(nodes, replicasPerMaster, deadline, password);
+    await waitForCluster(nodes, replicasPerMaster, deadline, access);
 
     // redis-cli picks the masters itself; list them first so nodes[0] is always a master.
     const roles = new Map<number, string>();
     for (const node of nodes) {
-      const [replication] = (await query(node.port, [['INFO', 'replication']], password)) as [string];
+      const [replication] = (await query(node.port, [['INFO', 'replication']], access)) as [string];
       roles.set(node.port, field(replication, 'role') ?? '');
     }
     const isReplica = (node: ClusterNode): number => Number(roles.get(node.port) !== 'master');
@@ -415,6 +468,7 @@ async function launchCluster(options: Required<Omit<RedisClusterOptions, 'passwo
     nodes,
     seeds: nodes.map((node) => `${node.host}:${node.port}`),
     dir: root,
+    tls: options.tls,
     stop() {
       stopping ??= stopAll(
         nodes.map((node) => node.process),
@@ -432,7 +486,7 @@ async function launchCluster(options: Required<Omit<RedisClusterOptions, 'passwo
       if (stopping) throw new Error('cluster already stopped');
       if (!hasExited(node.process)) throw new Error(`node ${port} is still running`);
       node.process = spawnRedis(node.dir);
-      await waitForPing(port, node.process, node.dir, Date.now() + startTimeoutMs, password);
+      await waitForPing(port, node.process, node.dir, Date.now() + startTimeoutMs, access);
     },
   };
 }
@@ -443,13 +497,14 @@ async function launchCluster(options: Required<Omit<RedisClusterOptions, 'passwo
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   requireRedisTools();
-  const resolved = {
+  const resolved: ResolvedClusterOptions = {
     masters: options.masters ?? 3,
     replicasPerMaster: options.replicasPerMaster ?? 1,
     nodeTimeoutMs: options.nodeTimeoutMs ?? 2000,
     extraConfig: options.extraConfig ?? [],
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
     password: options.password,
+    tls: options.tls,
   };
   if (resolved.masters < 3) throw new Error('redis-cli --cluster create needs at least 3 masters');
   // Another process can take a port between our bind check and redis-server's own bind; pick again.

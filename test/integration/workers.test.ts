@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { killSlotgate, spawnSlotgate } from '../helpers/spawn-slotgate.ts';
 import { metricValue, scrapeMetrics } from '../helpers/metric-value.ts';
 
 let cluster: RedisClusterHandle;
@@ -14,33 +15,14 @@ beforeAll(async () => {
   cluster = await startRedisCluster();
   port = await freePort();
   metricsPort = await freePort();
-  slotgate = spawn(
-    process.execPath,
-    ['src/main.ts', '--bind', '127.0.0.1', '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', '2', '--metrics-port', String(metricsPort)],
-    // Its own process group, so cleanup can reach the workers too whatever happens to the primary.
-    { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
+  slotgate = await spawnSlotgate(
+    ['--bind', '127.0.0.1', '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', '2', '--metrics-port', String(metricsPort)],
+    'workers listening',
   );
-  // Ready when the supervisor says every worker listens (one worker answering PING is not enough).
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`workers did not start:\n${output}`)), 30_000);
-    slotgate.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('"msg":"workers listening"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    slotgate.once('exit', (code) => reject(new Error(`slotgate exited with ${code}:\n${output}`)));
-  });
 });
 
 afterAll(async () => {
-  try {
-    process.kill(-(slotgate.pid as number), 'SIGKILL');
-  } catch {
-    // the group is gone already
-  }
+  killSlotgate(slotgate);
   await cluster?.stop();
 });
 

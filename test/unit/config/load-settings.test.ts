@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadSettings } from '../../../src/config/load-settings.ts';
+import { loadSettings } from '../../../src/config/load-settings.ts';
+import { errorFrom } from '../../helpers/config-error-from.ts';
 import { defaultSettings } from '../../../src/config/settings.ts';
 import { settingSpecs } from '../../../src/config/setting-specs.ts';
 
@@ -16,16 +17,6 @@ function yamlFile(text: string): string {
   return path;
 }
 
-/** The ConfigError message loadSettings throws, failing the test if it doesn't throw one. */
-function errorFrom(argv: string[], env: NodeJS.ProcessEnv = {}): string {
-  try {
-    loadSettings(argv, env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadSettings precedence', () => {
   it('returns the defaults when nothing is given', () => {
@@ -105,6 +96,17 @@ describe('loadSettings precedence', () => {
       SLOTGATE_PASSWORD: 'client-pw',
       SLOTGATE_BACKEND_USERNAME: 'slotgate',
       SLOTGATE_BACKEND_PASSWORD: 'node-pw',
+      // TLS stays off here (tls-files.test.ts covers it on), so the paths are not read.
+      SLOTGATE_TLS_PORT: '0',
+      SLOTGATE_TLS_CERT_FILE: '/etc/slotgate/cert.pem',
+      SLOTGATE_TLS_KEY_FILE: '/etc/slotgate/key.pem',
+      SLOTGATE_TLS_CA_CERT_FILE: '/etc/slotgate/ca.pem',
+      SLOTGATE_TLS_AUTH_CLIENTS: 'yes',
+      SLOTGATE_BACKEND_TLS: 'no',
+      SLOTGATE_BACKEND_TLS_CA_CERT_FILE: '/etc/slotgate/redis-ca.pem',
+      SLOTGATE_BACKEND_TLS_CERT_FILE: '/etc/slotgate/redis-client.pem',
+      SLOTGATE_BACKEND_TLS_KEY_FILE: '/etc/slotgate/redis-client.key',
+      SLOTGATE_BACKEND_TLS_SERVER_NAME: 'redis.internal',
     };
     expect(Object.keys(env).sort()).toEqual(settingSpecs.map((spec) => spec.env).sort());
     expect(loadSettings([], env)).toEqual({
@@ -129,6 +131,16 @@ describe('loadSettings precedence', () => {
       password: 'client-pw',
       backendUsername: 'slotgate',
       backendPassword: 'node-pw',
+      tlsPort: 0,
+      tlsCertFile: '/etc/slotgate/cert.pem',
+      tlsKeyFile: '/etc/slotgate/key.pem',
+      tlsCaCertFile: '/etc/slotgate/ca.pem',
+      tlsAuthClients: true,
+      backendTls: false,
+      backendTlsCaCertFile: '/etc/slotgate/redis-ca.pem',
+      backendTlsCertFile: '/etc/slotgate/redis-client.pem',
+      backendTlsKeyFile: '/etc/slotgate/redis-client.key',
+      backendTlsServerName: 'redis.internal',
     });
   });
 

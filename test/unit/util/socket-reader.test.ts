@@ -1,6 +1,9 @@
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { connect as connectTls, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestCerts, type TestCerts } from '../../helpers/tls-certs.ts';
 import { acceptedSocketsShareReadBuffer, sharedReadOption, startReading } from '../../../src/util/socket-reader.ts';
 
 let server: Server | undefined;
@@ -75,6 +78,37 @@ describe('startReading', () => {
     accepted.resume();
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(received.join('')).toBe('onetwo');
+  });
+});
+
+describe('startReading on a TLS socket', () => {
+  let certs: TestCerts;
+  beforeAll(async () => {
+    certs = await makeTestCerts();
+  });
+  afterAll(() => certs?.remove());
+
+  it('reads through data events and keeps what was decrypted before it was called', async () => {
+    const chunks: Buffer[] = [];
+    let ended!: () => void;
+    const closed = new Promise<void>((resolve) => (ended = resolve));
+    const tlsServer = createTlsServer({ cert: readFileSync(certs.serverCertFile), key: readFileSync(certs.serverKeyFile) }, (socket: TLSSocket) => {
+      sockets.push(socket);
+      socket.on('close', () => ended());
+      // Late, as a session may be: by now the first bytes sit decrypted in the stream's buffer.
+      setTimeout(() => startReading(socket, (chunk) => chunks.push(chunk)), 50);
+    });
+    server = tlsServer;
+    tlsServer.listen(0, '127.0.0.1');
+    await once(tlsServer, 'listening');
+    const sender = connectTls({ host: '127.0.0.1', port: (tlsServer.address() as AddressInfo).port, ca: certs.ca });
+    sockets.push(sender);
+    sender.write('sent with the handshake');
+    await once(sender, 'secureConnect');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sender.end('|and after');
+    await closed;
+    expect(Buffer.concat(chunks).toString()).toBe('sent with the handshake|and after');
   });
 });
 
