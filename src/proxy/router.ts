@@ -51,8 +51,8 @@ export class Router {
   private masterSlots: number[] = [];
   private nextMaster = 0;
   private readonly parked: ParkedRequests;
-  /** Pools of nodes that lost their slots while requests were in flight on them, and their close timers. */
-  private readonly retiring = new Map<string, NodeJS.Timeout>();
+  /** Pools of nodes that left the map while requests were in flight on them, and their close timers. */
+  private readonly retiring = new Map<NodePool, NodeJS.Timeout>();
   /** Redirects followed and slot maps that changed the routing, since start, for INFO, metrics and tests. */
   readonly stats = { moved: 0, ask: 0, mapChanges: 0 };
 
@@ -229,11 +229,15 @@ export class Router {
   /** The replica pools of each slot's master, opening pools for replicas not seen before. */
   private replicasOf(map: SlotMap): NodePool[][] {
     const byMaster = new Map<string, NodePool[]>();
+    const inUse = new Set<string>();
     for (const master of map.masters) {
-      byMaster.set(master, (map.replicas.get(master) ?? []).map((address) => this.replicaPoolFor(address)));
+      const replicas = map.replicas.get(master) ?? [];
+      for (const address of replicas) inUse.add(address);
+      byMaster.set(master, replicas.map((address) => this.replicaPoolFor(address)));
     }
     const bySlot: NodePool[][] = new Array(SLOT_COUNT);
     for (let slot = 0; slot < SLOT_COUNT; slot++) bySlot[slot] = byMaster.get(map.ownerOf(slot) ?? '') ?? [];
+    this.closeUnusedReplicas(inUse);
     return bySlot;
   }
 
@@ -273,27 +277,41 @@ export class Router {
    * retried on the new owner; its writes are reported as in doubt.
    */
   private closeUnused(map: SlotMap): void {
-    for (const [address, pool] of this.pools) {
-      if (map.masters.includes(address) || this.retiring.has(address)) continue;
+    this.retireUnused(this.pools, (address) => map.masters.includes(address), (pool) => this.poolBySlot.includes(pool));
+  }
+
+  /**
+   * The same for replicas that left the map (removed, or promoted: a master's pool is another), so
+   * their connections don't linger when reads go to replicas.
+   */
+  private closeUnusedReplicas(inUse: Set<string>): void {
+    this.retireUnused(this.replicaPools, (address) => inUse.has(address), (pool) => this.replicasBySlot.some((pools) => pools.includes(pool)));
+  }
+
+  /** Retires every pool of `pools` whose address `keep` rejects; `backInUse` rescues one at the end of its grace. */
+  private retireUnused(pools: Map<string, NodePool>, keep: (address: string) => boolean, backInUse: (pool: NodePool) => boolean): void {
+    for (const [address, pool] of pools) {
+      if (keep(address) || this.retiring.has(pool)) continue;
       if (pool.inFlight === 0) {
-        this.closePool(address, pool);
+        this.closePool(pools, address, pool);
         continue;
       }
       const timer = setTimeout(() => {
-        this.retiring.delete(address);
+        this.retiring.delete(pool);
         // Back in the map meanwhile (a failback): keep it.
-        if (this.poolBySlot.includes(pool)) return;
-        this.closePool(address, pool);
+        if (backInUse(pool)) return;
+        this.closePool(pools, address, pool);
       }, RETIRE_GRACE_MS);
       timer.unref();
-      this.retiring.set(address, timer);
+      this.retiring.set(pool, timer);
     }
   }
 
-  private closePool(address: string, pool: NodePool): void {
+  private closePool(pools: Map<string, NodePool>, address: string, pool: NodePool): void {
     pool.close();
-    this.pools.delete(address);
-    this.options.logger.info({ node: address }, 'closed connections to a node that serves no slots');
+    pools.delete(address);
+    const what = pools === this.pools ? 'a node that serves no slots' : 'a replica no longer in the map';
+    this.options.logger.info({ node: address }, `closed connections to ${what}`);
   }
 }
 

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { startTestProxy } from '../helpers/test-proxy.ts';
+import { delNode, nodeId, waitForClusterOk } from '../helpers/cluster-admin.ts';
 import type { RunningProxy } from '../../src/server/start-proxy.ts';
 
 let cluster: RedisClusterHandle;
@@ -10,7 +11,7 @@ let client: Redis;
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
-  proxy = await startTestProxy(cluster.seeds, { readFrom: 'prefer-replica' });
+  proxy = await startTestProxy(cluster.seeds, { readFrom: 'prefer-replica', topologyRefreshIntervalSeconds: 1 });
   client = new Redis({ host: '127.0.0.1', port: proxy.port, maxRetriesPerRequest: 0 });
 });
 
@@ -65,4 +66,20 @@ it('falls back to the master when a replica dies, with no client error', async (
   }
   expect(errors).toEqual([]);
   expect(proxy.stats().nodes.find((node) => node.address === `127.0.0.1:${victim.port}` && node.role === 'replica')?.health).not.toBe('up');
+});
+
+it('closes its connections to a replica removed from the cluster, and reads go on', async () => {
+  // The replica the test before killed comes back first: del-node waits for a settled cluster.
+  await cluster.startNode(cluster.nodes[3].port);
+  await waitForClusterOk(cluster.seeds);
+  const removed = cluster.nodes[4];
+  const address = `127.0.0.1:${removed.port}`;
+  expect(proxy.stats().nodes.some((node) => node.address === address && node.role === 'replica')).toBe(true);
+  await delNode(cluster.seeds[0], await nodeId(address));
+  const deadline = Date.now() + 15_000;
+  while (proxy.stats().nodes.some((node) => node.address === address && node.role === 'replica') && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  expect(proxy.stats().nodes.filter((node) => node.role === 'replica').map((node) => node.address)).not.toContain(address);
+  for (let i = 0; i < 300; i++) expect(await client.get(`replica:${i}`)).toBe(`v${i}`);
 });
