@@ -10,22 +10,26 @@ const ASKING = encodeCommand(['ASKING']);
 const MAX_REDIRECTS = 5;
 
 /**
- * The connections a client's blocking commands (BLPOP, BZPOPMIN, XREAD BLOCK …) use, one per node,
- * opened on first use and closed with the client: a command that blocks on a shared connection
- * would hold up every client behind it. Closing one unblocks the command on the node.
+ * The connections a client's blocking commands (BLPOP, BZPOPMIN, XREAD BLOCK …) and its WATCH use,
+ * one per node, opened on first use and closed with the client: a command that blocks on a shared
+ * connection would hold up every client behind it, and a watch belongs to its connection. Closing
+ * one unblocks the command on the node. `onLost` hears of a connection that dropped (its watches
+ * went with it).
  */
 export class DedicatedConnections {
   private readonly settings: NodeConnectionSettings;
+  private readonly onLost: (address: string) => void;
   private readonly byAddress = new Map<string, BackendConnection>();
 
-  constructor(settings: NodeConnectionSettings) {
+  constructor(settings: NodeConnectionSettings, onLost: (address: string) => void = () => {}) {
     this.settings = settings;
+    this.onLost = onLost;
   }
 
   get(address: string): BackendConnection {
     let connection = this.byAddress.get(address);
     if (connection === undefined) {
-      connection = new BackendConnection(address, { ...this.settings, onConnectionLost: () => {} });
+      connection = new BackendConnection(address, { ...this.settings, onConnectionLost: this.onLost });
       this.byAddress.set(address, connection);
     }
     return connection;
@@ -38,19 +42,20 @@ export class DedicatedConnections {
 }
 
 /**
- * One blocking command on its way, over the client's dedicated connection to its slot's master.
- * The session reads no further request from the client until it completes, as Redis itself runs
- * nothing else for a blocked client. MOVED and ASK are followed on dedicated connections too; a
- * connection lost while blocked can't be retried (the command may have popped a value).
+ * One blocking command (or WATCH) on its way, over the client's dedicated connection to its slot's
+ * master. The session reads no further request from the client until it completes, as Redis itself
+ * runs nothing else for a blocked client. MOVED and ASK are followed on dedicated connections too; a
+ * connection lost while blocked can't be retried (the command may have popped a value). `onDone`
+ * gets the reply and the node that gave it (null when the connection failed).
  */
 export class BlockingRequest implements ReplyTarget {
   private readonly target: PendingRequest;
   private readonly frame: Buffer;
   private readonly connections: DedicatedConnections;
-  private readonly onDone: () => void;
+  private readonly onDone: (reply: Buffer, from: string | null) => void;
   private redirects = 0;
 
-  constructor(target: PendingRequest, frame: Buffer, connections: DedicatedConnections, onDone: () => void) {
+  constructor(target: PendingRequest, frame: Buffer, connections: DedicatedConnections, onDone: (reply: Buffer, from: string | null) => void) {
     this.target = target;
     this.frame = frame;
     this.connections = connections;
@@ -71,15 +76,15 @@ export class BlockingRequest implements ReplyTarget {
         return;
       }
     }
-    this.finish(reply);
+    this.finish(reply, from);
   }
 
   onFailure(message: string, written: boolean): void {
-    this.finish(written ? inDoubt(this.target, message) : encodeError(message));
+    this.finish(written ? inDoubt(this.target, message) : encodeError(message), null);
   }
 
-  private finish(reply: Buffer): void {
-    this.onDone();
+  private finish(reply: Buffer, from: string | null): void {
+    this.onDone(reply, from);
     this.target.complete(reply);
   }
 }

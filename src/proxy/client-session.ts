@@ -12,6 +12,7 @@ import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, key
 import { EXECABORT, QUEUED_REPLY, Transaction, TransactionRequest } from './transaction.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
 import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
+import { Watch, WATCH_LOST, WatchedExec } from './watch.ts';
 import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
@@ -100,9 +101,16 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   private skipNext = false;
   private silent = false;
 
-  /** Connections of this client's own, for blocking commands; and whether one is blocked now. */
+  /**
+   * Connections of this client's own, for blocking commands and WATCH; and whether the client's
+   * later requests are held (a blocking command, a WATCH or a watched EXEC on its way).
+   */
   private dedicated: DedicatedConnections | null = null;
   private blocked = false;
+
+  /** The WATCH in force, if any; and a watched EXEC waiting for the requests ahead of it to finish. */
+  private watch: Watch | null = null;
+  private heldExec: WatchedExec | null = null;
 
   /** The connection this client's subscriptions live on, once it has subscribed. */
   private tunnel: PubSubTunnel | null = null;
@@ -223,6 +231,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       case Policy.transaction:
         this.transactionCommand(spec);
         return;
+      case Policy.watch:
+        this.watchCommand(spec, view);
+        return;
       case Policy.subscribe:
         this.subscribeCommand(view.frame, spec);
         return;
@@ -277,6 +288,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     if (head === null) this.tail = null;
     scheduleFlush(this);
     if (this.readingPaused) this.resumeIfRoom();
+    if (this.heldExec !== null && head === this.heldExec.target) this.sendHeldExec();
   }
 
   flush(): void {
@@ -353,11 +365,22 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       this.replyLocal(SLOT_NOT_SERVED);
       return;
     }
-    this.dedicated ??= new DedicatedConnections(this.context.nodeConnection);
     const target = this.enqueue(frame, slot, isReadOnly(spec));
+    this.holdRequests();
+    new BlockingRequest(target, frame, this.dedicatedConnections(), () => this.unblock()).send(owner);
+  }
+
+  private dedicatedConnections(): DedicatedConnections {
+    this.dedicated ??= new DedicatedConnections(this.context.nodeConnection, (address) => {
+      if (this.watch?.address === address) this.watch.lost = true;
+    });
+    return this.dedicated;
+  }
+
+  /** Reads no further request until unblock(): what comes next must not overtake this one. */
+  private holdRequests(): void {
     this.blocked = true;
     this.parser.pause();
-    new BlockingRequest(target, frame, this.dedicated, () => this.unblock()).send(owner);
   }
 
   private unblock(): void {
@@ -413,13 +436,58 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.destroy();
   }
 
+  /**
+   * WATCH and UNWATCH (outside MULTI). WATCH goes over the client's own connection to the slot's
+   * master, every WATCH of the client to the same one, and its later requests wait for the reply:
+   * a read after WATCH must not run before the watch is in place.
+   */
+  private watchCommand(spec: CommandSpec, view: RequestView): void {
+    const watch = this.watch;
+    if (spec.name === 'unwatch') {
+      if (watch !== null) {
+        this.watch = null;
+        watch.unwatch(this.dedicatedConnections());
+      }
+      this.replyLocal(OK_REPLY);
+      return;
+    }
+    if (!findRequestKeys(spec, view)) {
+      this.replyLocal(cannotTellKeys(spec));
+      return;
+    }
+    const slot = commonSlot(view);
+    if (slot === MIXED_SLOTS || (watch !== null && watch.slot !== slot)) {
+      this.replyLocal(CROSSSLOT);
+      return;
+    }
+    const address = watch?.address ?? this.router.ownerOf(slot);
+    if (address === null) {
+      this.replyLocal(SLOT_NOT_SERVED);
+      return;
+    }
+    const target = this.enqueue(view.frame, slot, true);
+    this.holdRequests();
+    new BlockingRequest(target, view.frame, this.dedicatedConnections(), (reply, from) => this.onWatchReply(slot, reply, from)).send(address);
+  }
+
+  /** Before unblock(), which may go straight on to the client's next requests. */
+  private onWatchReply(slot: number, reply: Buffer, from: string | null): void {
+    // Refused, or the connection failed (which marks a watch already there lost): nothing new to hold.
+    if (from !== null && reply[0] === 43 /* + */) {
+      if (this.watch === null) this.watch = new Watch(slot, from);
+      // It followed a MOVED to another node than the earlier watches': EXEC can't check both.
+      else if (this.watch.address !== from) this.watch.lost = true;
+    }
+    this.unblock();
+  }
+
   /** MULTI, EXEC and DISCARD. */
   private transactionCommand(spec: CommandSpec): void {
     const transaction = this.transaction;
     if (spec.name === 'multi') {
       if (transaction !== null) this.replyLocal(encodeError('ERR MULTI calls can not be nested'));
       else {
-        this.transaction = new Transaction();
+        this.transaction = new Transaction(this.watch?.slot ?? -1);
         this.replyLocal(OK_REPLY);
       }
       return;
@@ -429,10 +497,41 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       return;
     }
     this.transaction = null;
-    if (spec.name === 'discard') this.replyLocal(OK_REPLY);
+    if (this.watch !== null) this.endWatchedTransaction(spec, transaction, this.watch);
+    else if (spec.name === 'discard') this.replyLocal(OK_REPLY);
     else if (transaction.dirty) this.replyLocal(EXECABORT);
     else if (transaction.frames.length === 0) this.replyLocal(EMPTY_ARRAY);
     else new TransactionRequest(this.enqueue(EMPTY, transaction.slot, transaction.readOnly), transaction).dispatch();
+  }
+
+  /**
+   * EXEC or DISCARD of a watching client: either ends the watch. EXEC goes over the connection that
+   * holds it, once the client's earlier requests are done (one of them may write a watched key), and
+   * the client's later ones wait for it, as they would behind EXEC on one connection to Redis.
+   */
+  private endWatchedTransaction(spec: CommandSpec, transaction: Transaction, watch: Watch): void {
+    this.watch = null;
+    const connections = this.dedicatedConnections();
+    if (spec.name === 'discard' || transaction.dirty) {
+      watch.unwatch(connections);
+      this.replyLocal(spec.name === 'discard' ? OK_REPLY : EXECABORT);
+      return;
+    }
+    if (watch.lost) {
+      this.replyLocal(WATCH_LOST);
+      return;
+    }
+    const target = this.enqueue(EMPTY, watch.slot, transaction.readOnly);
+    const exec = new WatchedExec(target, transaction, connections.get(watch.address), () => this.unblock());
+    this.holdRequests();
+    if (this.head === target) exec.send();
+    else this.heldExec = exec;
+  }
+
+  private sendHeldExec(): void {
+    const exec = this.heldExec as WatchedExec;
+    this.heldExec = null;
+    exec.send();
   }
 
   /** An error reply for a command that was refused; inside MULTI it also dooms the transaction. */

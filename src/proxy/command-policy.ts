@@ -30,11 +30,13 @@ export const Policy = {
    * subscriber in the order it published them only if they all start from one node.
    */
   clientsMaster: 9,
+  /** WATCH and UNWATCH: over the client's own connection to the watched slot's master (watch.ts). */
+  watch: 10,
 } as const;
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
 /** Handled in local-commands.ts. A container name covers the subcommands not listed on their own. */
-const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'unwatch', 'auth'];
+const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'auth'];
 
 /**
  * Cluster-wide commands: every master must run them (FLUSHALL, SCRIPT LOAD) or hold part of the
@@ -84,7 +86,6 @@ export const NOT_YET = 'is not supported by slotgate yet';
  * a clear error rather than a wrong answer.
  */
 const REFUSED = new Map<string, string>([
-  ['watch', 'WATCH is not supported: watches belong to a connection, and slotgate shares its connections to Redis'],
   ['wait', 'WAIT would block a connection shared with other clients; slotgate does not support it'],
   ['script|kill', 'it would act on one random node; send it to the node itself'],
   ['function|kill', 'it would act on one random node; send it to the node itself'],
@@ -145,6 +146,7 @@ export class CommandPolicies {
     if (spec.name === 'scan') return Policy.scan;
     if (spec.name === 'multi' || spec.name === 'exec' || spec.name === 'discard') return Policy.transaction;
     if (spec.name === 'info') return Policy.info;
+    if (spec.name === 'watch' || spec.name === 'unwatch') return Policy.watch;
     const merge = ALL_MASTERS.get(spec.name);
     if (merge !== undefined) {
       this.merges.set(spec.id, merge);

@@ -50,9 +50,6 @@ export function answerLocally(spec: CommandSpec, view: RequestView, session: Loc
       return hello(view, session);
     case 'auth':
       return authCommand(view, session);
-    case 'unwatch':
-      // WATCH is never in force through slotgate, so there is nothing to forget.
-      return OK_REPLY;
     default:
       return encodeError(`ERR slotgate: no local handler for '${spec.name}'`);
   }

@@ -5,6 +5,7 @@ import { Policy, type CommandPolicies, type PolicyKind } from './command-policy.
 import { inDoubt, type PendingRequest } from './pending-request.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, MIXED_SLOTS, requestKeys } from './request-keys.ts';
 import type { RoutedRequest } from './routed-request.ts';
+import { WATCH_INSIDE_MULTI } from './watch.ts';
 
 const MULTI = encodeCommand(['MULTI']);
 const EXEC = encodeCommand(['EXEC']);
@@ -18,16 +19,22 @@ export const EXECABORT = encodeError('EXECABORT Transaction discarded because of
  * between the pieces of one frame, so other clients sharing the connection can't slip a command
  * into the transaction. Like Redis Cluster, every key must be in one slot.
  *
- * WATCH is not supported: watches belong to a connection, and slotgate's are shared.
+ * A watching client's transaction is held to the watched slot, and its frame goes over the
+ * connection holding the watches instead (watch.ts).
  */
 export class Transaction {
   readonly frames: Buffer[] = [];
   bytes = 0;
   /** Slot of its keys, -1 while it has none. */
-  slot = -1;
+  slot: number;
   readOnly = true;
   /** A command was refused while queueing: EXEC will answer EXECABORT, as Redis does. */
   dirty = false;
+
+  /** `slot`: the slot the client watches, whose keys alone the transaction may use; -1 when it watches none. */
+  constructor(slot = -1) {
+    this.slot = slot;
+  }
 
   /**
    * Queues a command given between MULTI and EXEC after checking it as Redis Cluster would at queue
@@ -35,6 +42,8 @@ export class Transaction {
    * which case the transaction is doomed: EXEC will answer EXECABORT.
    */
   queue(spec: CommandSpec, view: RequestView, kind: PolicyKind, policies: CommandPolicies, limits: { protoMaxBulkLen: number; maxMultibulkLength: number }): Buffer | null {
+    // As in Redis, an error that leaves the transaction standing.
+    if (spec.name === 'watch') return WATCH_INSIDE_MULTI;
     const refusal = this.check(spec, view, kind, policies);
     if (refusal !== null) return this.refuse(refusal);
     if (this.bytes + view.frame.length > limits.protoMaxBulkLen || this.frames.length >= limits.maxMultibulkLength) {
@@ -63,7 +72,8 @@ export class Transaction {
     }
     if (kind === Policy.refuse) return encodeError(`ERR ${policies.refusalOf(spec)}`);
     // Keyless commands any master runs the same are fine; PING and ECHO run inside the transaction.
-    if (kind === Policy.anyMaster || kind === Policy.clientsMaster || spec.name === 'ping' || spec.name === 'echo') return null;
+    // UNWATCH too: it runs at EXEC, which ends the watches anyway.
+    if (kind === Policy.anyMaster || kind === Policy.clientsMaster || spec.name === 'ping' || spec.name === 'echo' || spec.name === 'unwatch') return null;
     return encodeError(`ERR slotgate: '${spec.name}' is not supported inside MULTI`);
   }
 
