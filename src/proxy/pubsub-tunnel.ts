@@ -41,8 +41,8 @@ export class PubSubTunnel {
   }
 
   private onPush(reply: Buffer): void {
-    // "*3\r\n$11\r\nunsubscribe" / "$12\r\npunsubscribe": only these can end subscribed mode.
-    if (reply.length > 20 && reply[0] === 42 && reply[5] === 49) {
+    // "*3\r\n$11\r\nunsubscribe" / "$12\r\npunsubscribe" (">3" in RESP3): only these can end subscribed mode.
+    if (reply.length > 20 && (reply[0] === 42 || reply[0] === 62) && reply[5] === 49) {
       const elements = arrayElements(reply);
       if (elements !== null && elements.length === 3) {
         const kind = readString(elements[0]);
