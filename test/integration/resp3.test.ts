@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import type { Push, Verbatim } from '../helpers/resp3-decoder.ts';
+import { startTestProxy } from '../helpers/test-proxy.ts';
 
 const run = promisify(execFile);
 const setup = clusterWithProxy();
@@ -168,6 +169,30 @@ describe('RESP2 and RESP3 side by side', () => {
     }
     expect(text(await two.rawCommand('GET', 'resp3:none'))).toBe('$-1\r\n');
     expect(text(await three.rawCommand('GET', 'resp3:none'))).toBe('_\r\n');
+  });
+});
+
+describe('reads from replicas in RESP3', () => {
+  it('opens RESP3 connections to replicas too (HELLO 3, then READONLY)', async () => {
+    const writer = await resp3Client();
+    await writer.command('HSET', 'resp3:replica', 'f', 'v');
+    const proxy = await startTestProxy(setup.cluster.seeds, { readFrom: 'replica' });
+    try {
+      const client = await RawClient.open(proxy.port, { resp3: true });
+      open.push(client);
+      await client.command('HELLO', '3');
+      // Replication is asynchronous: wait for the write to arrive.
+      let reply: unknown = null;
+      for (let i = 0; i < 50 && !(reply instanceof Map && reply.size > 0); i++) {
+        reply = await client.command('HGETALL', 'resp3:replica');
+        if (!(reply instanceof Map && reply.size > 0)) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(reply).toEqual(new Map([['f', 'v']]));
+      expect(text(await client.rawCommand('GET', 'resp3:replica:none'))).toBe('_\r\n');
+      expect(proxy.stats().nodes.some((node) => node.role === 'replica' && node.health === 'up')).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
