@@ -409,7 +409,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       this.tunnel = new PubSubTunnel(address, this.ownConnectionSettings(), this);
     }
     if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
-    this.tunnel.send(frame);
+    if (this.resp3) this.tunnel.sendInTurn(frame, this.enqueue(EMPTY, -1, true));
+    else this.tunnel.send(frame);
   }
 
   onPush(reply: Buffer): void {

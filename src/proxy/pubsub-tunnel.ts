@@ -1,6 +1,10 @@
 import { arrayElements, readInteger, readString } from '../resp/reply-reader.ts';
 import { BackendConnection, type NodeConnectionSettings } from '../upstream/backend-connection.ts';
+import { encodeCommand } from '../resp/encode.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
+import type { PendingRequest } from './pending-request.ts';
+
+const PING = encodeCommand(['PING']);
 
 /** What the tunnel needs from the client session. */
 export interface PubSubClient {
@@ -22,6 +26,12 @@ export class PubSubTunnel {
   private readonly client: PubSubClient;
   /** True from the first SUBSCRIBE until the last subscription is gone. */
   subscribed = false;
+  /**
+   * RESP3: (un)subscribe commands whose confirmations are still to come, each with those come so
+   * far. A PING sent behind each command closes it: its +PONG (not a push, in RESP3) says that every
+   * confirmation is in.
+   */
+  private readonly awaiting: { request: PendingRequest; pushes: Buffer[] }[] = [];
 
   constructor(address: string, settings: NodeConnectionSettings, client: PubSubClient) {
     this.client = client;
@@ -34,6 +44,16 @@ export class PubSubTunnel {
 
   send(frame: Buffer): void {
     this.connection.send(frame, ignoreReply);
+  }
+
+  /**
+   * Sends an (un)subscribe command of a RESP3 client, whose other commands run elsewhere meanwhile:
+   * its confirmations complete `request`, so they keep their place among the client's replies.
+   */
+  sendInTurn(frame: Buffer, request: PendingRequest): void {
+    this.connection.send(frame, ignoreReply);
+    this.connection.send(PING, ignoreReply);
+    this.awaiting.push({ request, pushes: [] });
   }
 
   close(): void {
@@ -49,6 +69,12 @@ export class PubSubTunnel {
         if ((kind === 'unsubscribe' || kind === 'punsubscribe') && readInteger(elements[2]) === 0) this.subscribed = false;
       }
     }
-    this.client.onPush(reply);
+    const waiting = this.awaiting[0];
+    if (waiting === undefined) this.client.onPush(reply);
+    else if (reply[0] !== 43 /* + */) waiting.pushes.push(reply);
+    else {
+      this.awaiting.shift();
+      waiting.request.completeInPieces(waiting.pushes);
+    }
   }
 }

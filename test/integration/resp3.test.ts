@@ -214,6 +214,19 @@ describe('pub/sub in RESP3', () => {
     expect(text(await subscriber.rawCommand('HELLO', '2')).startsWith('*14\r\n')).toBe(true);
   });
 
+  it('keeps confirmations in order with the replies to commands sent after them', async () => {
+    const client = await resp3Client();
+    await client.command('SET', 'resp3:order', 'v');
+    const frame = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
+    for (let round = 0; round < 5; round++) {
+      client.write(frame('SUBSCRIBE', 'resp3:o1', 'resp3:o2') + frame('GET', 'resp3:order') + frame('UNSUBSCRIBE') + frame('GET', 'resp3:order'));
+      const replies = await client.read(6);
+      expect(replies.slice(0, 3)).toEqual([{ push: ['subscribe', 'resp3:o1', 1] }, { push: ['subscribe', 'resp3:o2', 2] }, 'v']);
+      expect(replies.slice(3, 5).map((reply) => (reply as Push).push[2]).sort()).toEqual([0, 1]);
+      expect(replies[5]).toBe('v');
+    }
+  });
+
   it('refuses to switch protocol while subscribed', async () => {
     const subscriber = await resp3Client();
     subscriber.send('SUBSCRIBE', 'resp3:other');
