@@ -254,7 +254,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   setProtocol(resp3: boolean): Buffer | null {
     if (this.tunnel?.subscribed === true) return encodeError('ERR slotgate: switching protocol while subscribed is not supported');
     // Connections of the client's own speak the protocol they were opened in: new ones from now on.
-    this.tunnel?.close();
+    this.tunnel?.closeWhenSettled();
     this.tunnel = null;
     this.dedicated?.closeAll();
     this.dedicated = null;

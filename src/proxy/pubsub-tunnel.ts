@@ -32,13 +32,15 @@ export class PubSubTunnel {
    * confirmation is in.
    */
   private readonly awaiting: { request: PendingRequest; pushes: Buffer[] }[] = [];
+  /** Given up by the client (HELLO switched its protocol): closes once those confirmations are in. */
+  private retiring = false;
 
   constructor(address: string, settings: NodeConnectionSettings, client: PubSubClient) {
     this.client = client;
     this.connection = new BackendConnection(address, {
       ...settings,
       onPush: (reply) => this.onPush(reply),
-      onConnectionLost: () => this.client.onTunnelLost(),
+      onConnectionLost: () => (this.retiring ? this.close() : this.client.onTunnelLost()),
     });
   }
 
@@ -56,8 +58,16 @@ export class PubSubTunnel {
     this.awaiting.push({ request, pushes: [] });
   }
 
+  /** Closes once the confirmations still owed to the client are in: at once when none are. */
+  closeWhenSettled(): void {
+    this.retiring = true;
+    if (this.awaiting.length === 0) this.close();
+  }
+
   close(): void {
     this.connection.close();
+    // Confirmations that will never come now: what came is the reply.
+    for (const waiting of this.awaiting.splice(0)) waiting.request.completeInPieces(waiting.pushes);
   }
 
   private onPush(reply: Buffer): void {
@@ -75,6 +85,7 @@ export class PubSubTunnel {
     else {
       this.awaiting.shift();
       waiting.request.completeInPieces(waiting.pushes);
+      if (this.retiring && this.awaiting.length === 0) this.close();
     }
   }
 }

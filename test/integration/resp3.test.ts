@@ -227,6 +227,15 @@ describe('pub/sub in RESP3', () => {
     }
   });
 
+  it('switches protocol right after an UNSUBSCRIBE with no subscriptions, replies in order', async () => {
+    const client = await resp3Client();
+    client.write('*1\r\n$11\r\nUNSUBSCRIBE\r\n*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n*2\r\n$3\r\nGET\r\n$10\r\nresp3:none\r\n');
+    const replies = await client.read(3);
+    expect(replies[0]).toEqual({ push: ['unsubscribe', null, 0] });
+    expect((replies[1] as unknown[]).slice(0, 2)).toEqual(['server', 'redis']);
+    expect(replies[2]).toBeNull();
+  });
+
   it('refuses to switch protocol while subscribed', async () => {
     const subscriber = await resp3Client();
     subscriber.send('SUBSCRIBE', 'resp3:other');
