@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
 import { RawClient } from '../helpers/raw-client.ts';
@@ -144,6 +145,39 @@ describe('replies in RESP3', () => {
     expect(stdout.trim()).toBe('1# "field" => "value"');
     const missing = await run('redis-cli', ['-3', '--no-raw', '-p', port, 'GET', 'resp3:cli:none']);
     expect(missing.stdout.trim()).toBe('(nil)');
+  });
+});
+
+describe('ioredis, which asks for RESP3 first', () => {
+  it('gets RESP3, and its everyday commands, pipelines and pub/sub work', async () => {
+    const client = new Redis({ host: '127.0.0.1', port: setup.proxy.port, maxRetriesPerRequest: 0, commandTimeout: 5000 });
+    const subscriber = new Redis({ host: '127.0.0.1', port: setup.proxy.port, maxRetriesPerRequest: 0, commandTimeout: 5000 });
+    try {
+      expect(await client.ping()).toBe('PONG');
+      expect(client.condition?.protocol).toBe(3);
+      expect(await client.set('resp3:io', 'v')).toBe('OK');
+      expect(await client.get('resp3:io:none')).toBeNull();
+      expect(await client.mget('resp3:io', 'resp3:io:none', '{b}resp3:io')).toEqual(['v', null, null]);
+      await client.hset('resp3:io:h', { a: '1', b: '2' });
+      expect(await client.hgetall('resp3:io:h')).toEqual({ a: '1', b: '2' });
+      // ioredis maps RESP3 replies to the shapes of their RESP2 forms, as real-clients.test.ts expects.
+      await client.zadd('resp3:io:z', 3, 'three', 1, 'one');
+      expect(await client.zrange('resp3:io:z', '0', '0', 'WITHSCORES')).toEqual(['one', '1']);
+      expect(await client.eval("return redis.call('INCRBY', KEYS[1], ARGV[1])", 1, 'resp3:io:lua', 5)).toBe(5);
+      const pipeline = client.pipeline();
+      for (let i = 0; i < 50; i++) pipeline.incr(`resp3:io:n${i}`);
+      pipeline.mget('resp3:io:n0', 'resp3:io:n49');
+      const results = (await pipeline.exec()) ?? [];
+      expect(results.at(-1)).toEqual([null, ['1', '1']]);
+      expect(await client.dbsize()).toBeGreaterThan(50);
+      const received = new Promise<[string, string]>((resolve) => subscriber.on('message', (channel: string, message: string) => resolve([channel, message])));
+      await subscriber.subscribe('resp3:io:chan');
+      await client.publish('resp3:io:chan', 'hi');
+      expect(await received).toEqual(['resp3:io:chan', 'hi']);
+    } finally {
+      client.disconnect();
+      subscriber.disconnect();
+    }
   });
 });
 
