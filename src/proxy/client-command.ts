@@ -1,4 +1,4 @@
-import { encodeBulk, encodeError, encodeInteger, NULL_BULK, OK_REPLY } from '../resp/encode.ts';
+import { encodeBulk, encodeError, encodeInteger, NULL_BULK, NULL_RESP3, OK_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import type { LocalSession } from './local-commands.ts';
 
@@ -14,7 +14,8 @@ export function clientCommand(view: RequestView, session: LocalSession): Buffer 
       return setClientName(session, view.arg(2)) ?? OK_REPLY;
     }
     case 'getname':
-      return session.name === null ? NULL_BULK : encodeBulk(session.name);
+      if (session.name === null) return session.resp3 ? NULL_RESP3 : NULL_BULK;
+      return encodeBulk(session.name);
     case 'id':
       return encodeInteger(session.id);
     case 'setinfo':
@@ -98,7 +99,7 @@ function describe(session: LocalSession): string {
   return (
     `id=${session.id} addr=${session.remoteAddress} laddr=${session.localAddress} fd=-1 name=${name} ` +
     `age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
-    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default redir=-1 resp=2`
+    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default redir=-1 resp=${session.resp3 ? 3 : 2}`
   );
 }
 

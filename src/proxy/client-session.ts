@@ -84,6 +84,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   lastCommand = 'NULL';
   /** False until the client gives the password, when one is set; true from the start otherwise. */
   authenticated: boolean;
+  /** Set by HELLO 3: replies in RESP3, from the nodes' RESP3 connections. */
+  resp3 = false;
 
   private readonly socket: Socket;
   private readonly context: ProxyContext;
@@ -193,11 +195,12 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       return;
     }
     const kind = this.context.policies.kindOf(spec);
-    if (this.tunnel?.subscribed === true && kind !== Policy.subscribe && !ALLOWED_WHEN_SUBSCRIBED.includes(spec.name)) {
+    // RESP3 lifts these limits: pushes are told apart from replies by their type.
+    if (this.tunnel?.subscribed === true && !this.resp3 && kind !== Policy.subscribe && !ALLOWED_WHEN_SUBSCRIBED.includes(spec.name)) {
       this.replyLocal(encodeError(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
       return;
     }
-    if (this.tunnel?.subscribed === true && spec.name === 'ping') {
+    if (this.tunnel?.subscribed === true && !this.resp3 && spec.name === 'ping') {
       // In subscribed mode Redis answers PING in its pub/sub form; the node says it in turn.
       this.tunnel.send(view.frame);
       return;
@@ -257,6 +260,24 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   allSessions(): Iterable<ClientSession> {
     return this.context.sessions;
+  }
+
+  setProtocol(resp3: boolean): Buffer | null {
+    if (this.tunnel?.subscribed === true) return encodeError('ERR slotgate: switching protocol while subscribed is not supported');
+    // Connections of the client's own speak the protocol they were opened in: new ones from now on.
+    this.tunnel?.closeWhenSettled();
+    this.tunnel = null;
+    // A WATCH lives on one of those connections: EXEC must then fail, not run unwatched.
+    if (this.watch !== null) this.watch.lost = true;
+    this.dedicated?.closeAll();
+    this.dedicated = null;
+    this.resp3 = resp3;
+    return null;
+  }
+
+  /** For the connections this client opens of its own (blocking, pub/sub): in its protocol. */
+  private ownConnectionSettings(): NodeConnectionSettings {
+    return this.resp3 ? { ...this.context.nodeConnection, resp3: true } : this.context.nodeConnection;
   }
 
   closeAfterReplies(): void {
@@ -371,7 +392,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   private dedicatedConnections(): DedicatedConnections {
-    this.dedicated ??= new DedicatedConnections(this.context.nodeConnection, (address) => {
+    this.dedicated ??= new DedicatedConnections(this.ownConnectionSettings(), (address) => {
       if (this.watch?.address === address) this.watch.lost = true;
     });
     return this.dedicated;
@@ -410,10 +431,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       }
       // Any master gets every message; spread subscribers over them.
       const address = this.router.ownerOf(this.router.slotOfMaster(this.affinity % masters)) as string;
-      this.tunnel = new PubSubTunnel(address, this.context.nodeConnection, this);
+      this.tunnel = new PubSubTunnel(address, this.ownConnectionSettings(), this);
     }
     if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
-    this.tunnel.send(frame);
+    if (this.resp3) this.tunnel.sendInTurn(frame, this.enqueue(EMPTY, -1, true));
+    else this.tunnel.send(frame);
   }
 
   onPush(reply: Buffer): void {

@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
-import { encodeArray, encodeBulk, encodeError, encodeInteger, OK_REPLY, PONG_REPLY } from '../resp/encode.ts';
+import { encodeArray, encodeBulk, encodeError, encodeInteger, encodeMap, OK_REPLY, PONG_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { authCommand, authenticate, HELLO_NOAUTH, type AuthSession } from './client-auth.ts';
 import { clientCommand, setClientName, wrongArity } from './client-command.ts';
@@ -26,6 +26,10 @@ export interface LocalSession extends AuthSession {
   setReplyMode(mode: 'on' | 'off' | 'skip'): void;
   /** Every client connected to this slotgate process, for CLIENT LIST. */
   allSessions(): Iterable<LocalSession>;
+  /** The client speaks RESP3 (after HELLO 3). */
+  readonly resp3: boolean;
+  /** HELLO 2 / HELLO 3: switches the protocol of the requests that follow; returns an error reply, or null. */
+  setProtocol(resp3: boolean): Buffer | null;
 }
 
 /**
@@ -63,15 +67,18 @@ function select(view: RequestView): Buffer {
 }
 
 /**
- * HELLO [protover [AUTH user pass] [SETNAME name]]. Only RESP2 for now. Asked for RESP3, we answer
- * with Redis's NOPROTO, worded so that clients fall back to RESP2: ioredis looks for "NOPROTO",
- * Lettuce for "unknown".
+ * HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 or RESP3. The reply, a map of facts about
+ * the server, is in the protocol chosen (an array of pairs in RESP2); without a version, in the
+ * current one.
  */
 function hello(view: RequestView, session: LocalSession): Buffer {
+  let resp3 = session.resp3;
   if (view.argc >= 2) {
     const text = view.argString(1);
     if (!/^-?\d+$/.test(text)) return encodeError('ERR Protocol version is not an integer or out of range');
-    if (Number(text) !== 2) return encodeError('NOPROTO unsupported protocol version (RESP3 is unknown to slotgate yet; use RESP2)');
+    const version = Number(text);
+    if (version !== 2 && version !== 3) return encodeError('NOPROTO unsupported protocol version');
+    resp3 = version === 3;
   }
   let name: Buffer | undefined;
   let username: Buffer | undefined;
@@ -96,14 +103,19 @@ function hello(view: RequestView, session: LocalSession): Buffer {
     const refused = setClientName(session, name);
     if (refused !== null) return refused;
   }
-  return encodeArray([
+  if (resp3 !== session.resp3) {
+    const refused = session.setProtocol(resp3);
+    if (refused !== null) return refused;
+  }
+  const fields = [
     encodeBulk('server'), encodeBulk('redis'),
     encodeBulk('version'), encodeBulk(session.serverVersion),
-    encodeBulk('proto'), encodeInteger(2),
+    encodeBulk('proto'), encodeInteger(resp3 ? 3 : 2),
     encodeBulk('id'), encodeInteger(session.id),
     // Clients must treat slotgate as one standalone server: that is the point of it.
     encodeBulk('mode'), encodeBulk('standalone'),
     encodeBulk('role'), encodeBulk('master'),
     encodeBulk('modules'), encodeArray([]),
-  ]);
+  ];
+  return resp3 ? encodeMap(fields) : encodeArray(fields);
 }

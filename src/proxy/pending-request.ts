@@ -23,6 +23,8 @@ export class PendingRequest implements RoutedRequest {
   parkedAt = 0;
   readonly replyCount = 1;
   replicaRead = false;
+  /** The session's protocol when the request arrived (HELLO 3 changes it for later ones only). */
+  readonly resp3: boolean;
   reply: Buffer | null = null;
   /** Set instead of one reply buffer for a large merged reply (KEYS): its pieces, in order. */
   pieces: Buffer[] | null = null;
@@ -34,6 +36,7 @@ export class PendingRequest implements RoutedRequest {
     this.session = session;
     this.readOnly = readOnly;
     this.affinity = session.affinity;
+    this.resp3 = session.resp3;
     this.frame = frame;
     this.slot = slot;
   }

@@ -22,6 +22,8 @@ export interface RoutedRequest extends ReplyTarget {
   parkedAt: number;
   /** A read that may be served by a replica, when slotgate is set to read from replicas. */
   readonly replicaRead: boolean;
+  /** The client speaks RESP3: the request goes over a node's RESP3 connections, so replies come back in RESP3. */
+  readonly resp3: boolean;
   /** Replies the frame produces: 1, or more for a transaction sent as MULTI … EXEC in one frame. */
   readonly replyCount: number;
   /** Completes the request with a reply slotgate made (an error, usually). */

@@ -16,6 +16,8 @@ export interface RouterOptions {
   connectTimeoutMs: number;
   /** AUTH sent first on every connection to a node (see authFrame), or undefined. */
   auth?: Buffer;
+  /** What connections for RESP3 clients send first instead (see hello3Frame). */
+  hello3: Buffer;
   /** tls.connect() options when the nodes speak TLS. */
   backendTls?: ConnectionOptions;
   maxRedirects: number;
@@ -97,7 +99,7 @@ export class Router {
       this.parked.park(request, 'CLUSTERDOWN Hash slot not served');
       return;
     }
-    pool.connectionFor(request.affinity).send(request.frame, request, request.replyCount);
+    pool.connectionFor(request.affinity, request.resp3).send(request.frame, request, request.replyCount);
   }
 
   /**
@@ -113,7 +115,7 @@ export class Router {
       // A suspect replica (connection lost, not yet retried) gets the read: that is how it is found
       // up again. One that refuses connections is 'down' until its backoff ends.
       if (replica.loadingUntil > now || replica.health() === 'down') continue;
-      replica.connectionFor(request.affinity).send(request.frame, request, request.replyCount);
+      replica.connectionFor(request.affinity, request.resp3).send(request.frame, request, request.replyCount);
       return true;
     }
     if (this.options.readFrom === 'prefer-replica') return false;
@@ -129,7 +131,7 @@ export class Router {
       return;
     }
     this.nextMaster = (this.nextMaster + 1) % masters.length;
-    masters[this.nextMaster].connectionFor(request.affinity).send(request.frame, request, request.replyCount);
+    masters[this.nextMaster].connectionFor(request.affinity, request.resp3).send(request.frame, request, request.replyCount);
   }
 
   /** Address of the master serving `slot`, or null when none does. */
@@ -184,7 +186,7 @@ export class Router {
     if (request.redirects >= this.options.maxRedirects) return false;
     request.redirects++;
     const pool = this.poolFor(redirect.address);
-    const connection = pool.connectionFor(request.affinity);
+    const connection = pool.connectionFor(request.affinity, request.resp3);
     if (redirect.ask) {
       // ASK is for this one request, during a migration: the map stays as it is.
       this.stats.ask++;
@@ -256,6 +258,7 @@ export class Router {
       pool = new NodePool(address, this.options.connectionsPerNode, {
         connectTimeoutMs: this.options.connectTimeoutMs,
         auth: this.options.auth,
+        hello3: this.options.hello3,
         logger: this.options.logger,
         tls: this.options.backendTls,
         replica,

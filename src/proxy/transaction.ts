@@ -96,6 +96,7 @@ export class TransactionRequest implements RoutedRequest {
   readonly readOnly: boolean;
   readonly replyCount: number;
   readonly replicaRead = false;
+  readonly resp3: boolean;
   redirects = 0;
   parkedAt = 0;
   private readonly target: PendingRequest;
@@ -113,6 +114,7 @@ export class TransactionRequest implements RoutedRequest {
     this.frame = transaction.frame();
     this.slot = transaction.slot;
     this.affinity = target.affinity;
+    this.resp3 = target.resp3;
     this.readOnly = transaction.readOnly;
     this.replyCount = transaction.frames.length + 2;
   }

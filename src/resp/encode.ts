@@ -39,6 +39,13 @@ export function encodeArray(elements: Buffer[]): Buffer {
 
 const CRLF_BYTES = Buffer.from(CRLF);
 export const NULL_BULK = Buffer.from(`$-1${CRLF}`);
+/** RESP3's one null, for every kind of missing value. */
+export const NULL_RESP3 = Buffer.from(`_${CRLF}`);
+
+/** A RESP3 map reply from its keys and values, already encoded, alternating. */
+export function encodeMap(keysAndValues: Buffer[]): Buffer {
+  return Buffer.concat([Buffer.from(`%${keysAndValues.length / 2}${CRLF}`), ...keysAndValues]);
+}
 export const OK_REPLY = Buffer.from(`+OK${CRLF}`);
 export const PONG_REPLY = Buffer.from(`+PONG${CRLF}`);
 

@@ -31,9 +31,9 @@ const NOT_AN_ARRAY = -2;
 /** Where the first element starts, set by arrayCount. */
 let arrayOffset = 0;
 
-/** The element count of an array reply (-1 for a null array), or NOT_AN_ARRAY; sets arrayOffset. */
+/** The element count of an array, set or push reply (-1 for a null array), or NOT_AN_ARRAY; sets arrayOffset. */
 function arrayCount(reply: Buffer): number {
-  if (reply[0] !== 42 /* * */ && reply[0] !== 126 /* ~ */) return NOT_AN_ARRAY;
+  if (reply[0] !== 42 /* * */ && reply[0] !== 126 /* ~ */ && reply[0] !== 62 /* > */) return NOT_AN_ARRAY;
   if (reply[1] === 45 /* - */ && reply[2] === 49 /* 1 */ && reply[3] === 13) {
     arrayOffset = 5;
     return -1;
@@ -97,12 +97,23 @@ const scratchEnds = new Int32Array(SCRATCH_SIZE);
 /** Shared: a whole reply is cut in one synchronous call, which leaves the scanner idle again. */
 const elementScanner = new ReplyScanner();
 
-/** The text of a bulk or simple string reply, or null. */
+/** True for a null reply: RESP2's null bulk and null array, RESP3's null. */
+export function isNull(reply: Buffer): boolean {
+  const type = reply[0];
+  return type === 95 /* _ */ || ((type === 36 /* $ */ || type === 42) /* * */ && reply[1] === 45 /* - */);
+}
+
+/**
+ * The text of a bulk, simple or RESP3 verbatim string reply ("=15\r\ntxt:Some string\r\n", whose
+ * text follows the 4-byte format prefix), or null.
+ */
 export function readString(reply: Buffer): string | null {
   if (reply[0] === 43 /* + */) return reply.toString('latin1', 1, reply.length - 2);
-  if (reply[0] !== 36 /* $ */) return null;
+  const verbatim = reply[0] === 61; /* = */
+  if (reply[0] !== 36 /* $ */ && !verbatim) return null;
   const newline = reply.indexOf(10);
   const length = Number(reply.toString('latin1', 1, newline - 1));
-  if (length < 0) return null;
-  return reply.toString('utf8', newline + 1, newline + 1 + length);
+  if (length < 0 || (verbatim && length < 4)) return null;
+  const start = verbatim ? newline + 5 : newline + 1;
+  return reply.toString('utf8', start, newline + 1 + length);
 }

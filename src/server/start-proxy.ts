@@ -11,7 +11,7 @@ import { TopologyRefresher } from '../cluster/topology-refresher.ts';
 import { ClientSession, type ProxyContext } from '../proxy/client-session.ts';
 import { CommandPolicies } from '../proxy/command-policy.ts';
 import { passwordCheckFor } from '../proxy/client-auth.ts';
-import { authFrame, isAuthError, type BackendCredentials } from '../upstream/backend-auth.ts';
+import { authFrame, hello3Frame, isAuthError, type BackendCredentials } from '../upstream/backend-auth.ts';
 import { Router } from '../proxy/router.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
 import { SLOTGATE_VERSION } from '../version.ts';
@@ -52,6 +52,7 @@ export interface StartOptions {
 export async function startProxy(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   const credentials: BackendCredentials = { username: settings.backendUsername, password: settings.backendPassword };
   const auth = authFrame(credentials);
+  const hello3 = hello3Frame(credentials);
   const tls = loadTlsFiles(settings);
   const backendTls = tls.backend ?? undefined;
   const access: ControlAccess = { credentials, tls: backendTls };
@@ -80,6 +81,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     connectionsPerNode: settings.connectionsPerNode,
     connectTimeoutMs: settings.connectTimeoutMs,
     auth,
+    hello3,
     backendTls,
     maxRedirects: settings.maxRedirects,
     retryBudgetMs: settings.retryBudgetMs,
@@ -102,7 +104,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
     maxClientOutputBytes: settings.maxClientOutputBytes,
-    nodeConnection: { connectTimeoutMs: settings.connectTimeoutMs, auth, logger, tls: backendTls },
+    nodeConnection: { connectTimeoutMs: settings.connectTimeoutMs, auth, hello3, logger, tls: backendTls },
     password: passwordCheckFor(settings.password),
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,

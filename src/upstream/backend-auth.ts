@@ -17,6 +17,15 @@ export function authFrame(credentials: BackendCredentials): Buffer | undefined {
   return encodeCommand(credentials.username === '' ? ['AUTH', credentials.password] : ['AUTH', credentials.username, credentials.password]);
 }
 
+/**
+ * The HELLO 3 that connections serving RESP3 clients send first instead, with the AUTH folded in
+ * when a password is set (Redis's default user when no username is): one reply, checked as AUTH's is.
+ */
+export function hello3Frame(credentials: BackendCredentials): Buffer {
+  if (credentials.password === '') return encodeCommand(['HELLO', '3']);
+  return encodeCommand(['HELLO', '3', 'AUTH', credentials.username === '' ? 'default' : credentials.username, credentials.password]);
+}
+
 /** Whether a node's error text is about authentication (NOAUTH, WRONGPASS, AUTH called without a password). */
 export function isAuthError(message: string): boolean {
   return /\b(NOAUTH|WRONGPASS)\b|AUTH <password> called without|invalid password|invalid username-password/i.test(message);

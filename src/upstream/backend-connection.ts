@@ -18,6 +18,10 @@ export interface NodeConnectionSettings {
   connectTimeoutMs: number;
   /** AUTH to send first on every new connection (see authFrame), or undefined for none. */
   auth?: Buffer;
+  /** What a RESP3 connection sends first instead (see hello3Frame): HELLO 3, with AUTH folded in. */
+  hello3?: Buffer;
+  /** Speak RESP3 to the node (for RESP3 clients): hello3 is sent first, its reply checked like AUTH's. */
+  resp3?: boolean;
   /** Where a refused AUTH is reported. */
   logger?: Logger;
   /** tls.connect() options when the nodes speak TLS (settings.backendTls). */
@@ -73,7 +77,7 @@ export class BackendConnection implements Flushable {
   private retryDelayMs = 0;
   private failFastUntil = 0;
   private lastError = '';
-  /** The next reply is AUTH's, which is checked here and never handed on. */
+  /** The next reply is AUTH's (or HELLO 3's), which is checked here and never handed on. */
   private authPending = false;
   /** The node refused our AUTH last time; reported once until it accepts it again. */
   private authRefused = false;
@@ -151,7 +155,7 @@ export class BackendConnection implements Flushable {
 
   private open(): void {
     const { socket, readyEvent } = connectNode(this.host, this.port, this.options.tls, (chunk) => this.onChunk(chunk));
-    const auth = this.options.auth;
+    const auth = this.options.resp3 === true ? this.options.hello3 : this.options.auth;
     this.authPending = auth !== undefined;
     if (auth !== undefined) {
       // First of all, so nothing runs before it; its reply is checked in onData, not by a target.

@@ -3,13 +3,17 @@ import { BackendConnection, type BackendConnectionOptions } from './backend-conn
 /**
  * The few shared connections slotgate keeps to one node. A client always gets the same connection
  * (chosen by its id), so two of its commands to the same node can never overtake each other.
+ * RESP3 clients get a second set, in RESP3 (HELLO 3 first), opened the first time one asks.
  */
 export class NodePool {
   readonly address: string;
   private readonly connections: BackendConnection[];
+  private connections3: BackendConnection[] | null = null;
+  private readonly options: BackendConnectionOptions;
 
   constructor(address: string, size: number, options: BackendConnectionOptions) {
     this.address = address;
+    this.options = options;
     this.connections = [];
     for (let i = 0; i < size; i++) this.connections.push(new BackendConnection(address, options));
   }
@@ -17,14 +21,26 @@ export class NodePool {
   /** Until when this node answered LOADING (a replica still syncing): no reads before then. */
   loadingUntil = 0;
 
-  connectionFor(affinity: number): BackendConnection {
-    return this.connections[affinity % this.connections.length];
+  /** The client's connection, in the client's protocol. */
+  connectionFor(affinity: number, resp3: boolean): BackendConnection {
+    const connections = resp3 ? (this.connections3 ??= this.open3()) : this.connections;
+    return connections[affinity % connections.length];
+  }
+
+  private open3(): BackendConnection[] {
+    const options = { ...this.options, resp3: true };
+    return this.connections.map(() => new BackendConnection(this.address, options));
+  }
+
+  /** Both sets of connections (control plane only: it allocates). */
+  private all(): BackendConnection[] {
+    return this.connections3 === null ? this.connections : [...this.connections, ...this.connections3];
   }
 
   /** Requests in flight over all connections. */
   get inFlight(): number {
     let total = 0;
-    for (const connection of this.connections) total += connection.inFlight;
+    for (const connection of this.all()) total += connection.inFlight;
     return total;
   }
 
@@ -36,7 +52,7 @@ export class NodePool {
   health(): 'up' | 'suspect' | 'down' {
     let suspect = false;
     let down = false;
-    for (const connection of this.connections) {
+    for (const connection of this.all()) {
       const health = connection.health;
       if (health === 'up') return 'up';
       if (health === 'suspect') suspect = true;
@@ -48,10 +64,10 @@ export class NodePool {
 
   /** Adds one to `counts[health]` for each connection (metrics, at scrape time). */
   countHealth(counts: Record<'up' | 'idle' | 'suspect' | 'down', number>): void {
-    for (const connection of this.connections) counts[connection.health]++;
+    for (const connection of this.all()) counts[connection.health]++;
   }
 
   close(): void {
-    for (const connection of this.connections) connection.close();
+    for (const connection of this.all()) connection.close();
   }
 }

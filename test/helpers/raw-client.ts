@@ -1,12 +1,14 @@
 import { connect, type Socket } from 'node:net';
 import Parser from 'redis-parser';
+import { Resp3Decoder } from './resp3-decoder.ts';
 
 /** A reply as redis-parser decodes it; errors come back as Error objects, in line with the others. */
 export type Reply = unknown;
 
 /**
  * A bare-bones RESP client for tests that need to see exactly what slotgate sends: raw bytes in,
- * decoded replies out (redis-parser), nothing hidden by a client library.
+ * decoded replies out (redis-parser; for `resp3`, Resp3Decoder, which reads RESP2 too), nothing
+ * hidden by a client library.
  */
 export class RawClient {
   readonly socket: Socket;
@@ -15,12 +17,14 @@ export class RawClient {
   private ended = false;
   readonly received: Buffer[] = [];
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, resp3: boolean) {
     this.socket = socket;
-    const parser = new Parser({
-      returnReply: (reply) => this.push(reply),
-      returnError: (error) => this.push(error),
-    });
+    const parser = resp3
+      ? new Resp3Decoder((reply) => this.push(reply))
+      : new Parser({
+          returnReply: (reply) => this.push(reply),
+          returnError: (error) => this.push(error),
+        });
     socket.on('data', (chunk: Buffer) => {
       this.received.push(chunk);
       parser.execute(chunk);
@@ -32,9 +36,10 @@ export class RawClient {
     socket.on('error', () => {});
   }
 
-  static open(port: number): Promise<RawClient> {
+  /** `resp3`: decode replies as RESP3 (the client still has to send HELLO 3 itself). */
+  static open(port: number, options: { resp3?: boolean } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(socket)));
+      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(socket, options.resp3 === true)));
       socket.once('error', reject);
     });
   }
@@ -75,6 +80,13 @@ export class RawClient {
   async command(...args: (string | Buffer)[]): Promise<Reply> {
     this.send(...args);
     return (await this.read(1))[0];
+  }
+
+  /** Sends one command and returns the raw bytes of its one reply (call with no other reply pending). */
+  async rawCommand(...args: (string | Buffer)[]): Promise<Buffer> {
+    const before = Buffer.concat(this.received).length;
+    await this.command(...args);
+    return Buffer.concat(this.received).subarray(before);
   }
 
   /** Resolves once the server has closed the connection. */

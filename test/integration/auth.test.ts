@@ -92,6 +92,19 @@ describe('a client of a slotgate with a password', () => {
     hello.close();
   });
 
+  it('authenticates with HELLO 3 AUTH, then runs RESP3 commands over connections that log in with HELLO 3 AUTH', async () => {
+    const client = await RawClient.open(proxy.port, { resp3: true });
+    expect(message(await client.command('HELLO', '3'))).toMatch(/^NOAUTH HELLO must be called/);
+    const reply = (await client.command('HELLO', '3', 'AUTH', 'default', CLIENT_PASSWORD)) as Map<string, unknown>;
+    expect(reply.get('proto')).toBe(3);
+    expect(await client.command('GET', 'auth:none')).toBeNull();
+    expect(await client.command('MGET', 'auth:a', 'auth:none')).toEqual(['1', null]);
+    expect(await client.command('BLPOP', 'auth:empty3', '0.1')).toBeNull();
+    client.send('SUBSCRIBE', 'news3');
+    expect(await client.read(1)).toEqual([{ push: ['subscribe', 'news3', 1] }]);
+    client.close();
+  });
+
   it('serves redis-cli given -a', async () => {
     const port = String(proxy.port);
     await run('redis-cli', ['-p', port, '-a', CLIENT_PASSWORD, '--no-auth-warning', 'SET', 'auth:cli', 'from redis-cli']);

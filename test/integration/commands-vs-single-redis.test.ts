@@ -563,13 +563,30 @@ describe('commands answered by slotgate itself', () => {
     }
   });
 
-  it('HELLO 3 is refused with NOPROTO, worded so clients fall back to RESP2', async () => {
-    const reply = await viaProxy.command('HELLO', '3');
-    expect(reply).toBeInstanceOf(Error);
-    expect((reply as Error).message).toMatch(/^NOPROTO /);
-    expect((reply as Error).message).toContain('unknown');
-    // Still speaking RESP2.
-    expect(await viaProxy.command('PING')).toBe('PONG');
+  it('HELLO 3 switches to RESP3 as Redis does: the same map, then the same RESP3 bytes', async () => {
+    const [proxy3, oracle3] = await Promise.all([RawClient.open(proxy.port, { resp3: true }), RawClient.open(oracle.port, { resp3: true })]);
+    try {
+      const [fromProxy, fromOracle] = (await Promise.all([proxy3.command('HELLO', '3'), oracle3.command('HELLO', '3')])) as Map<string, unknown>[];
+      expect([...fromProxy.keys()]).toEqual([...fromOracle.keys()]);
+      for (const field of ['server', 'version', 'proto', 'mode', 'role', 'modules']) expect(fromProxy.get(field), field).toEqual(fromOracle.get(field));
+      for (const args of [
+        ['HSET', 'resp3:vs', 'f', 'v'],
+        ['GET', 'resp3:vs:none'],
+        ['HGETALL', 'resp3:vs'],
+        ['HGETALL', 'resp3:vs:none'],
+        ['ZADD', 'resp3:z', '1.5', 'm'],
+        ['ZSCORE', 'resp3:z', 'm'],
+        ['CLIENT', 'GETNAME'],
+        ['MGET', 'resp3:vs:none', 'resp3:vs:none2'],
+        ['DEL', 'resp3:vs', 'resp3:z'],
+      ]) {
+        const [a, b] = await Promise.all([proxy3.rawCommand(...args), oracle3.rawCommand(...args)]);
+        expect(a.toString(), args.join(' ')).toBe(b.toString());
+      }
+    } finally {
+      proxy3.close();
+      oracle3.close();
+    }
   });
 
   it('HELLO 2 SETNAME names the connection', async () => {

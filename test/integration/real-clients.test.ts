@@ -81,11 +81,10 @@ function runWithInput(command: string, args: string[], input: string | Buffer, t
 }
 
 describe('ioredis in standalone mode', () => {
-  it('connects although it asks for RESP3 first, falling back to RESP2', async () => {
+  it('connects in RESP3, which it asks for first', async () => {
     expect(await client.ping()).toBe('PONG');
     expect(client.status).toBe('ready');
-    // HELLO 3 was refused with NOPROTO, so ioredis downgraded this connection.
-    expect(client.condition?.protocol).toBe(2);
+    expect(client.condition?.protocol).toBe(3);
   });
 
   it('sets, gets, increments and deletes', async () => {

@@ -124,6 +124,21 @@ describe('WATCH', () => {
     watcher.close();
   });
 
+  it('fails EXEC after HELLO switched protocol, since the watch lived on a connection of the old one', async () => {
+    const raw = await RawClient.open(setup.proxy.port);
+    expect(await raw.command('WATCH', '{w}hello')).toBe('OK');
+    raw.write('HELLO 3\r\n');
+    await raw.read(1);
+    raw.write('HELLO 2\r\n');
+    await raw.read(1);
+    expect(await raw.command('MULTI')).toBe('OK');
+    expect(await raw.command('SET', '{w}hello', 'x')).toBe('QUEUED');
+    const failed = await raw.command('EXEC');
+    expect((failed as Error).message).toBe('ERR slotgate: the connection holding WATCH was lost; the transaction was not run');
+    expect(await raw.command('GET', '{w}hello')).toBe(null);
+    raw.close();
+  });
+
   it('follows MOVED when the watched slot moved, and runs EXEC where the watch is', async () => {
     const slot = calculateSlot('{moved}k');
     const nodes = setup.cluster.nodes.map((node) => new Redis({ host: node.host, port: node.port }));

@@ -61,6 +61,7 @@ export class PartRequest implements RoutedRequest {
   parkedAt = 0;
   readonly replyCount = 1;
   readonly replicaRead: boolean;
+  readonly resp3: boolean;
   private readonly fanout: Fanout;
   private readonly index: number;
 
@@ -72,6 +73,7 @@ export class PartRequest implements RoutedRequest {
     this.affinity = fanout.target.affinity;
     this.readOnly = fanout.readOnly;
     this.replicaRead = fanout.target.replicaRead;
+    this.resp3 = fanout.target.resp3;
   }
 
   onReply(reply: Buffer, from: string): void {

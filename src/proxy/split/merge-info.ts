@@ -21,7 +21,7 @@ export interface ProxyInfo {
  * INFO through the proxy: the first master's text for the per-server sections (they describe one
  * Redis, and the masters run the same version), the Keyspace summed over all masters, and a Proxy
  * section. cluster_enabled reads 0: to the client, slotgate is one standalone server, and some
- * clients switch to cluster mode when they see 1.
+ * clients switch to cluster mode when they see 1. Reads RESP2's bulk string and RESP3's verbatim one.
  */
 export function mergeInfo(parts: Buffer[], proxy: ProxyInfo): Buffer {
   for (const part of parts) if (isError(part)) return part;
@@ -62,5 +62,8 @@ export function mergeInfo(parts: Buffer[], proxy: ProxyInfo): Buffer {
   ].join('\r\n');
   // Sections are separated by a blank line; the Proxy section goes first, so it is found at once.
   const body = [proxySection + '\r\n', ...out.map((section) => section.replace(/(\r\n)*$/, '\r\n'))].join('\r\n');
-  return encodeBulk(body);
+  // In the form the nodes used: a bulk string in RESP2, a verbatim string ("txt") in RESP3.
+  if (parts[0]?.[0] !== 61 /* = */) return encodeBulk(body);
+  const bytes = Buffer.from(body);
+  return Buffer.concat([Buffer.from(`=${bytes.length + 4}\r\ntxt:`), bytes, Buffer.from('\r\n')]);
 }

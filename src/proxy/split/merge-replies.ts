@@ -1,6 +1,6 @@
 import { encodeError, encodeInteger, OK_REPLY } from '../../resp/encode.ts';
 import { copyBytes, headerLength, writeHeader } from '../../resp/bytes.ts';
-import { arrayElements, elementBounds, isError, readArrayHeader, readInteger } from '../../resp/reply-reader.ts';
+import { arrayElements, elementBounds, isError, isNull, readArrayHeader, readInteger } from '../../resp/reply-reader.ts';
 import type { Fanout } from './fanout.ts';
 
 /**
@@ -89,7 +89,7 @@ export function minInteger(parts: Buffer[]): Buffer {
 export function randomNonNull(parts: Buffer[]): Buffer {
   const error = firstError(parts);
   if (error !== null) return error;
-  const found = parts.filter((part) => !(part[0] === 36 && part[1] === 45) /* not $-1 */);
+  const found = parts.filter((part) => !isNull(part) /* $-1, or _ in RESP3 */);
   return found.length === 0 ? parts[0] : found[Math.floor(Math.random() * found.length)];
 }
 
