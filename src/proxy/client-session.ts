@@ -1,56 +1,27 @@
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
 import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
-import type { CommandTable } from '../commands/command-table.ts';
-import { encodeError, OK_REPLY } from '../resp/encode.ts';
+import { encodeError } from '../resp/encode.ts';
 import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { writeBatch } from '../util/write-batch.ts';
-import { CommandPolicies, Policy } from './command-policy.ts';
+import { Policy } from './command-policy.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, keySlots, MIXED_SLOTS, requestKeys } from './request-keys.ts';
-import { EXECABORT, QUEUED_REPLY, Transaction, TransactionRequest } from './transaction.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
 import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
-import { Watch, WATCH_LOST, WatchedExec } from './watch.ts';
+import { SessionTransactions } from './session-transactions.ts';
 import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
 import { Fanout, type MergeParts } from './split/fanout.ts';
-import { mergeInfo, type ProxyInfo } from './split/merge-info.ts';
+import { mergeInfo } from './split/merge-info.ts';
 import { scanAcrossMasters } from './split/scan.ts';
 import { splitBySlot } from './split/split-by-slot.ts';
 import { startReading } from '../util/socket-reader.ts';
 import type { ProxyMetrics } from '../observability/metrics.ts';
 import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import { NOAUTH, NO_AUTH_NEEDED, type PasswordCheck } from './client-auth.ts';
-
-/** What every session shares. */
-export interface ProxyContext {
-  table: CommandTable;
-  policies: CommandPolicies;
-  router: Router;
-  logger: Logger;
-  protoMaxBulkLen: number;
-  maxMultibulkLength: number;
-  maxPendingPerClient: number;
-  maxClientOutputBytes: number;
-  /** Connect timeout and AUTH for the connections a client opens of its own (blocking, pub/sub). */
-  nodeConnection: NodeConnectionSettings;
-  /** The password clients must give (settings.password), or null when none is required. */
-  password: PasswordCheck | null;
-  /** Whether reads may go to replicas (settings.readFrom is not 'master'). */
-  readFromReplicas: boolean;
-  /** redis_version of the cluster, reported by HELLO. */
-  serverVersion: string;
-  /** Facts for INFO's Proxy section. */
-  proxyInfo(): ProxyInfo;
-  /** Every open session, for CLIENT LIST. */
-  sessions: ReadonlySet<ClientSession>;
-  /** Counters bumped on the data path, published at scrape time. */
-  metrics: ProxyMetrics;
-  onSessionClosed(session: ClientSession): void;
-}
+import type { ProxyContext } from './proxy-context.ts';
 
 const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 const EMPTY = Buffer.alloc(0);
@@ -59,7 +30,6 @@ const ALLOWED_WHEN_SUBSCRIBED = ['ping', 'quit', 'reset'];
 
 /** What a blocked client may send before slotgate stops reading from it. */
 const BLOCKED_READ_LIMIT = 1024 * 1024;
-const EMPTY_ARRAY = Buffer.from('*0\r\n');
 
 /**
  * One client connection: parses its requests, answers or routes each, and writes the replies back
@@ -110,15 +80,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   private dedicated: DedicatedConnections | null = null;
   private blocked = false;
 
-  /** The WATCH in force, if any; and a watched EXEC waiting for the requests ahead of it to finish. */
-  private watch: Watch | null = null;
-  private heldExec: WatchedExec | null = null;
-
   /** The connection this client's subscriptions live on, once it has subscribed. */
   private tunnel: PubSubTunnel | null = null;
 
-  /** The MULTI being gathered, if any. */
-  private transaction: Transaction | null = null;
+  /** MULTI … EXEC and WATCH state, once the client has used either. */
+  private transactions: SessionTransactions | null = null;
 
   private closing = false;
   /** The socket's end() has been called. */
@@ -205,8 +171,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       this.tunnel.send(view.frame);
       return;
     }
-    if (this.transaction !== null && kind !== Policy.transaction && spec.name !== 'quit') {
-      this.replyLocal(this.transaction.queue(spec, view, kind, this.context.policies, this.context) ?? QUEUED_REPLY);
+    if (this.transactions?.queuing === true && kind !== Policy.transaction && spec.name !== 'quit') {
+      this.replyLocal(this.transactions.queue(spec, view, kind));
       return;
     }
     switch (kind) {
@@ -232,10 +198,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
         this.sendToAllMasters(view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true);
         return;
       case Policy.transaction:
-        this.transactionCommand(spec);
+        this.sessionTransactions().transactionCommand(spec);
         return;
       case Policy.watch:
-        this.watchCommand(spec, view);
+        this.sessionTransactions().watchCommand(spec, view);
         return;
       case Policy.subscribe:
         this.subscribeCommand(view.frame, spec);
@@ -268,7 +234,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.tunnel?.closeWhenSettled();
     this.tunnel = null;
     // A WATCH lives on one of those connections: EXEC must then fail, not run unwatched.
-    if (this.watch !== null) this.watch.lost = true;
+    this.transactions?.onOwnConnectionsDropped();
     this.dedicated?.closeAll();
     this.dedicated = null;
     this.resp3 = resp3;
@@ -309,7 +275,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     if (head === null) this.tail = null;
     scheduleFlush(this);
     if (this.readingPaused) this.resumeIfRoom();
-    if (this.heldExec !== null && head === this.heldExec.target) this.sendHeldExec();
+    if (this.transactions !== null) this.transactions.onHeadChanged(head);
   }
 
   flush(): void {
@@ -392,10 +358,28 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   private dedicatedConnections(): DedicatedConnections {
-    this.dedicated ??= new DedicatedConnections(this.ownConnectionSettings(), (address) => {
-      if (this.watch?.address === address) this.watch.lost = true;
-    });
+    this.dedicated ??= new DedicatedConnections(this.ownConnectionSettings(), (address) => this.transactions?.onOwnConnectionLost(address));
     return this.dedicated;
+  }
+
+  private sessionTransactions(): SessionTransactions {
+    if (this.transactions === null) {
+      const session = this;
+      this.transactions = new SessionTransactions({
+        router: this.router,
+        policies: this.context.policies,
+        limits: this.context,
+        get head() {
+          return session.head;
+        },
+        replyLocal: (reply) => this.replyLocal(reply),
+        enqueue: (frame, slot, readOnly) => this.enqueue(frame, slot, readOnly),
+        dedicatedConnections: () => this.dedicatedConnections(),
+        holdRequests: () => this.holdRequests(),
+        unblock: () => this.unblock(),
+      });
+    }
+    return this.transactions;
   }
 
   /** Reads no further request until unblock(): what comes next must not overtake this one. */
@@ -458,107 +442,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.destroy();
   }
 
-  /**
-   * WATCH and UNWATCH (outside MULTI). WATCH goes over the client's own connection to the slot's
-   * master, every WATCH of the client to the same one, and its later requests wait for the reply:
-   * a read after WATCH must not run before the watch is in place.
-   */
-  private watchCommand(spec: CommandSpec, view: RequestView): void {
-    const watch = this.watch;
-    if (spec.name === 'unwatch') {
-      if (watch !== null) {
-        this.watch = null;
-        watch.unwatch(this.dedicatedConnections());
-      }
-      this.replyLocal(OK_REPLY);
-      return;
-    }
-    if (!findRequestKeys(spec, view)) {
-      this.replyLocal(cannotTellKeys(spec));
-      return;
-    }
-    const slot = commonSlot(view);
-    if (slot === MIXED_SLOTS || (watch !== null && watch.slot !== slot)) {
-      this.replyLocal(CROSSSLOT);
-      return;
-    }
-    const address = watch?.address ?? this.router.ownerOf(slot);
-    if (address === null) {
-      this.replyLocal(SLOT_NOT_SERVED);
-      return;
-    }
-    const target = this.enqueue(view.frame, slot, true);
-    this.holdRequests();
-    new BlockingRequest(target, view.frame, this.dedicatedConnections(), (reply, from) => this.onWatchReply(slot, reply, from)).send(address);
-  }
-
-  /** Before unblock(), which may go straight on to the client's next requests. */
-  private onWatchReply(slot: number, reply: Buffer, from: string | null): void {
-    // Refused, or the connection failed (which marks a watch already there lost): nothing new to hold.
-    if (from !== null && reply[0] === 43 /* + */) {
-      if (this.watch === null) this.watch = new Watch(slot, from);
-      // It followed a MOVED to another node than the earlier watches': EXEC can't check both.
-      else if (this.watch.address !== from) this.watch.lost = true;
-    }
-    this.unblock();
-  }
-
-  /** MULTI, EXEC and DISCARD. */
-  private transactionCommand(spec: CommandSpec): void {
-    const transaction = this.transaction;
-    if (spec.name === 'multi') {
-      if (transaction !== null) this.replyLocal(encodeError('ERR MULTI calls can not be nested'));
-      else {
-        this.transaction = new Transaction(this.watch?.slot ?? -1);
-        this.replyLocal(OK_REPLY);
-      }
-      return;
-    }
-    if (transaction === null) {
-      this.replyLocal(encodeError(`ERR ${spec.name.toUpperCase()} without MULTI`));
-      return;
-    }
-    this.transaction = null;
-    if (this.watch !== null) this.endWatchedTransaction(spec, transaction, this.watch);
-    else if (spec.name === 'discard') this.replyLocal(OK_REPLY);
-    else if (transaction.dirty) this.replyLocal(EXECABORT);
-    else if (transaction.frames.length === 0) this.replyLocal(EMPTY_ARRAY);
-    else new TransactionRequest(this.enqueue(EMPTY, transaction.slot, transaction.readOnly), transaction).dispatch();
-  }
-
-  /**
-   * EXEC or DISCARD of a watching client: either ends the watch. EXEC goes over the connection that
-   * holds it, once the client's earlier requests are done (one of them may write a watched key), and
-   * the client's later ones wait for it, as they would behind EXEC on one connection to Redis.
-   */
-  private endWatchedTransaction(spec: CommandSpec, transaction: Transaction, watch: Watch): void {
-    this.watch = null;
-    const connections = this.dedicatedConnections();
-    if (spec.name === 'discard' || transaction.dirty) {
-      watch.unwatch(connections);
-      this.replyLocal(spec.name === 'discard' ? OK_REPLY : EXECABORT);
-      return;
-    }
-    if (watch.lost) {
-      this.replyLocal(WATCH_LOST);
-      return;
-    }
-    const target = this.enqueue(EMPTY, watch.slot, transaction.readOnly);
-    const exec = new WatchedExec(target, transaction, connections.get(watch.address), () => this.unblock());
-    this.holdRequests();
-    if (this.head === target) exec.send();
-    else this.heldExec = exec;
-  }
-
-  private sendHeldExec(): void {
-    const exec = this.heldExec as WatchedExec;
-    this.heldExec = null;
-    exec.send();
-  }
-
   /** An error reply for a command that was refused; inside MULTI it also dooms the transaction. */
   private refuse(reply: Buffer): void {
-    this.replyLocal(this.transaction === null ? reply : this.transaction.refuse(reply));
+    this.replyLocal(this.transactions === null ? reply : this.transactions.refuse(reply));
   }
 
   /**

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { CommandTable } from '../commands/command-table.ts';
+import type { ProxyMetrics } from '../observability/metrics.ts';
+import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
+import type { PasswordCheck } from './client-auth.ts';
+import type { ClientSession } from './client-session.ts';
+import type { CommandPolicies } from './command-policy.ts';
+import type { Router } from './router.ts';
+import type { ProxyInfo } from './split/merge-info.ts';
+
+/** What every session shares. */
+export interface ProxyContext {
+  table: CommandTable;
+  policies: CommandPolicies;
+  router: Router;
+  logger: Logger;
+  protoMaxBulkLen: number;
+  maxMultibulkLength: number;
+  maxPendingPerClient: number;
+  maxClientOutputBytes: number;
+  /** Connect timeout and AUTH for the connections a client opens of its own (blocking, pub/sub). */
+  nodeConnection: NodeConnectionSettings;
+  /** The password clients must give (settings.password), or null when none is required. */
+  password: PasswordCheck | null;
+  /** Whether reads may go to replicas (settings.readFrom is not 'master'). */
+  readFromReplicas: boolean;
+  /** redis_version of the cluster, reported by HELLO. */
+  serverVersion: string;
+  /** Facts for INFO's Proxy section. */
+  proxyInfo(): ProxyInfo;
+  /** Every open session, for CLIENT LIST. */
+  sessions: ReadonlySet<ClientSession>;
+  /** Counters bumped on the data path, published at scrape time. */
+  metrics: ProxyMetrics;
+  onSessionClosed(session: ClientSession): void;
+}
