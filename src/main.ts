@@ -7,7 +7,7 @@ import { loadSettings } from './config/load-settings.ts';
 import type { Settings } from './config/settings.ts';
 import { createLogger } from './observability/logger.ts';
 import { startMetricsServer } from './observability/metrics-server.ts';
-import { aggregateWorkerMetrics, answerMetricsRequests } from './observability/worker-metrics.ts';
+import { aggregateWorkerMetrics, answerMetricsRequests, workersReadiness } from './observability/worker-metrics.ts';
 import { startProxy, type RunningProxy } from './server/start-proxy.ts';
 import { startWorkers, WORKER_ENV, type WorkerPool } from './server/worker-pool.ts';
 import { SLOTGATE_VERSION } from './version.ts';
@@ -72,7 +72,13 @@ async function main(): Promise<void> {
 async function serveWorkerMetrics(pool: WorkerPool, settings: Settings, logger: Logger): Promise<WorkerPool> {
   let server;
   try {
-    server = await startMetricsServer(settings.metricsPort, settings.metricsBind, () => aggregateWorkerMetrics(pool.children()), logger);
+    server = await startMetricsServer(
+      settings.metricsPort,
+      settings.metricsBind,
+      () => aggregateWorkerMetrics(pool.children()),
+      () => workersReadiness(pool.children()),
+      logger,
+    );
   } catch (error) {
     await pool.close();
     throw error;

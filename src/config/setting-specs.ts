@@ -184,7 +184,7 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     flag: 'metrics-port',
     valueName: 'port',
     rule: { type: 'integer', min: 0, max: 65535 },
-    description: 'Port for Prometheus metrics over HTTP (GET /metrics); 0 serves none.',
+    description: 'Port for Prometheus metrics and probes over HTTP (GET /metrics, /healthz, /readyz); 0 serves none.',
   },
   metricsBind: {
     flag: 'metrics-bind',

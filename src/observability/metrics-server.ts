@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 /** The text of one scrape and its Content-Type. */
 export type RenderMetrics = () => Promise<{ contentType: string; body: string }>;
 
+/** Whether slotgate can serve requests now, and a line saying why (not). */
+export type CheckReadiness = () => Promise<{ ready: boolean; detail: string }>;
+
 export interface MetricsServer {
   /** The port actually bound. */
   port: number;
@@ -17,20 +20,32 @@ const REQUEST_TIMEOUT_MS = 5000;
 const MAX_HEADER_BYTES = 8 * 1024;
 
 /**
- * A small HTTP server for Prometheus: GET /metrics answers `render()`, anything else 404 (405 for
- * another method on /metrics). Bounded: request bodies are never read (the connection is closed
- * after answering a request that could carry one), headers are capped at 8 KB, requests time out,
- * and connections are few.
+ * A small HTTP server for Prometheus and probes: GET /metrics answers `render()`; GET /healthz 200
+ * while the process answers at all (liveness); GET /readyz 200 when `readiness()` says slotgate can
+ * serve, 503 with the reason otherwise (readiness: a map covering every slot, not shutting down).
+ * Anything else 404 (405 for another method on those paths). Bounded: request bodies are never
+ * read (the connection is closed after answering a request that could carry one), headers are
+ * capped at 8 KB, requests time out, and connections are few.
  */
-export function startMetricsServer(port: number, host: string, render: RenderMetrics, logger: Logger): Promise<MetricsServer> {
+export function startMetricsServer(port: number, host: string, render: RenderMetrics, readiness: CheckReadiness, logger: Logger): Promise<MetricsServer> {
   const server = createServer(
     { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: REQUEST_TIMEOUT_MS },
     (request, response) => {
       const path = (request.url ?? '').split('?', 1)[0];
-      if (path !== '/metrics') return answer(response, 404, 'not found; metrics are at /metrics\n', request.method !== 'GET');
+      if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
+        return answer(response, 404, 'not found; try /metrics, /healthz or /readyz\n', request.method !== 'GET');
+      }
       if (request.method !== 'GET') {
         response.setHeader('Allow', 'GET');
         return answer(response, 405, 'only GET\n', true);
+      }
+      if (path === '/healthz') return answer(response, 200, 'ok\n', false);
+      if (path === '/readyz') {
+        readiness().then(
+          ({ ready, detail }) => answer(response, ready ? 200 : 503, `${detail}\n`, false),
+          (error: Error) => answer(response, 503, `could not tell: ${error.message}\n`, false),
+        );
+        return;
       }
       render().then(
         ({ contentType, body }) => answer(response, 200, body, false, contentType),
@@ -49,7 +64,7 @@ export function startMetricsServer(port: number, host: string, render: RenderMet
       server.on('error', (error) => logger.warn({ err: error.message }, 'metrics server error'));
       const address = server.address();
       const bound = typeof address === 'object' && address !== null ? address.port : port;
-      logger.info({ bind: host, port: bound }, 'serving metrics on /metrics');
+      logger.info({ bind: host, port: bound }, 'serving /metrics, /healthz and /readyz');
       resolve({
         port: bound,
         close: () =>

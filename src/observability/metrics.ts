@@ -42,6 +42,10 @@ export interface MetricsState {
   clientsAccepted: number;
   topology: { refreshes: number; failures: number; mapChanges: number };
   backendConnections: { master: HealthCounts; replica: HealthCounts };
+  /** Slots with a known master, of 16384. */
+  slotsServed: number;
+  /** Serving every slot and not shutting down (what /readyz says). */
+  ready: boolean;
 }
 
 type Scalar = { name: string; help: string; kind: 'counter' | 'gauge'; value(metrics: ProxyMetrics, state: MetricsState): number };
@@ -79,6 +83,13 @@ const scalars: Scalar[] = [
   { name: 'slotgate_topology_refresh_failures_total', kind: 'counter', help: 'Topology refreshes that got no agreed slot map.', value: (_, s) => s.topology.failures },
   { name: 'slotgate_slot_map_changes_total', kind: 'counter', help: 'Slot maps taken that changed the routing.', value: (_, s) => s.topology.mapChanges },
   { name: 'slotgate_masters', kind: 'gauge', help: 'Masters serving slots in the current map.', value: (_, s) => s.info.masters },
+  { name: 'slotgate_slots_served', kind: 'gauge', help: 'Slots with a known master, of 16384.', value: (_, s) => s.slotsServed },
+  {
+    name: 'slotgate_ready',
+    kind: 'gauge',
+    help: 'Processes serving every slot and not shutting down (1 for one process; summed over workers).',
+    value: (_, s) => (s.ready ? 1 : 0),
+  },
 ];
 
 /**

@@ -63,6 +63,23 @@ function askOne(worker: ChildProcess, id: number, timeoutMs: number): Promise<ob
   });
 }
 
+/**
+ * Readiness of a supervisor's workers, from their slotgate_ready gauges: ready when every worker
+ * answered and each serves every slot (a client may land on any of them).
+ */
+export async function workersReadiness(workers: ChildProcess[], timeoutMs = WORKER_METRICS_TIMEOUT_MS): Promise<{ ready: boolean; detail: string }> {
+  const answers = await askWorkersForMetrics(workers, timeoutMs);
+  const readyCount = answers.filter((metrics) => gaugeValue(metrics, 'slotgate_ready') === 1).length;
+  if (readyCount === workers.length && workers.length > 0) return { ready: true, detail: `ready (${readyCount} workers)` };
+  return { ready: false, detail: `${readyCount} of ${workers.length} workers ready (${answers.length} answered)` };
+}
+
+/** The value of an unlabelled gauge in one registry's getMetricsAsJSON(), or undefined. */
+function gaugeValue(metrics: object[], name: string): number | undefined {
+  const metric = metrics.find((entry) => (entry as { name?: string }).name === name) as { values?: { value: number }[] } | undefined;
+  return metric?.values?.[0]?.value;
+}
+
 /** The workers' metrics summed into one Prometheus text, with how many workers answered. */
 export async function aggregateWorkerMetrics(workers: Iterable<ChildProcess>, timeoutMs = WORKER_METRICS_TIMEOUT_MS): Promise<{ contentType: string; body: string }> {
   const answers = await askWorkersForMetrics(workers, timeoutMs);

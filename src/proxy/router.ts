@@ -212,6 +212,13 @@ export class Router {
     };
   }
 
+  /** Slots whose master is known: SLOT_COUNT when every slot can be served (readiness). */
+  slotsServed(): number {
+    let served = 0;
+    for (const pool of this.poolBySlot) if (pool !== null) served++;
+    return served;
+  }
+
   /** Backend connections by role and health, for metrics. */
   connectionHealth(): { master: HealthCounts; replica: HealthCounts } {
     const master = { up: 0, idle: 0, suspect: 0, down: 0 };

@@ -6,6 +6,7 @@ import type { Settings } from '../config/settings.ts';
 import { loadTlsFiles } from '../config/tls-files.ts';
 import { loadCommandTable } from '../commands/load-command-table.ts';
 import { type ControlAccess, withControlConnection } from '../cluster/control-connection.ts';
+import { SLOT_COUNT } from '../cluster/key-slot.ts';
 import type { SlotMap } from '../cluster/slot-map.ts';
 import { TopologyRefresher } from '../cluster/topology-refresher.ts';
 import { ClientSession } from '../proxy/client-session.ts';
@@ -157,15 +158,28 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const tlsServer = tls.server === null ? null : createTlsServer({ ...tls.server, noDelay: true, handshakeTimeout: DRAIN_TIMEOUT_MS }, onClient);
   // A failed handshake (plain text on the TLS port, an unknown client certificate) closes that socket only.
   tlsServer?.on('tlsClientError', (error, socket) => logger.debug({ err: error.message, client: socket.remoteAddress }, 'TLS handshake failed'));
+  let closing: Promise<void> | null = null;
+  /** For /readyz and slotgate_ready: every slot has a known master, and no shutdown has begun. */
+  const readiness = (): { ready: boolean; detail: string; slotsServed: number } => {
+    const slotsServed = router.slotsServed();
+    if (closing !== null) return { ready: false, detail: 'shutting down', slotsServed };
+    if (slotsServed < SLOT_COUNT) return { ready: false, detail: `${SLOT_COUNT - slotsServed} of ${SLOT_COUNT} slots have no known master`, slotsServed };
+    return { ready: true, detail: 'ready', slotsServed };
+  };
   const metricsRegistry =
     settings.metricsPort === 0
       ? null
-      : createMetricsRegistry(metrics, table, () => ({
-          info: context.proxyInfo(),
-          clientsAccepted: accepted,
-          topology: { ...refresher.stats, mapChanges: router.stats.mapChanges },
-          backendConnections: router.connectionHealth(),
-        }));
+      : createMetricsRegistry(metrics, table, () => {
+          const { ready, slotsServed } = readiness();
+          return {
+            info: context.proxyInfo(),
+            clientsAccepted: accepted,
+            topology: { ...refresher.stats, mapChanges: router.stats.mapChanges },
+            backendConnections: router.connectionHealth(),
+            slotsServed,
+            ready,
+          };
+        });
   let port: number;
   let tlsPort = 0;
   let metricsServer: MetricsServer | null = null;
@@ -175,7 +189,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     if (metricsRegistry !== null && options.serveMetrics !== false) {
       const registry = metricsRegistry;
       const render = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
-      metricsServer = await startMetricsServer(settings.metricsPort, settings.metricsBind, render, logger);
+      metricsServer = await startMetricsServer(settings.metricsPort, settings.metricsBind, render, async () => readiness(), logger);
     }
   } catch (error) {
     server.close();
@@ -186,7 +200,6 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   }
   refresher.start();
 
-  let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       refresher.stop();

@@ -1,11 +1,12 @@
 import { expect, it } from 'vitest';
+import { nodeCommand, ownerOfSlot } from '../helpers/cluster-admin.ts';
 import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { metricValue, scrapeMetrics } from '../helpers/metric-value.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 
 const metricsPort = await freePort();
-const setup = clusterWithProxy({ metricsPort, connectionsPerNode: 2 });
+const setup = clusterWithProxy({ metricsPort, connectionsPerNode: 2, topologyRefreshIntervalSeconds: 1 });
 
 it('serves /metrics on metricsPort with commands, errors, clients and backend health', async () => {
   expect(setup.proxy.metricsPort).toBe(metricsPort);
@@ -37,6 +38,34 @@ it('serves /metrics on metricsPort with commands, errors, clients and backend he
   }
 });
 
-it('answers 404 anywhere but /metrics', async () => {
+it('answers 404 anywhere but /metrics, /healthz and /readyz', async () => {
   expect((await scrapeMetrics(metricsPort, '/')).status).toBe(404);
+});
+
+it('is live and ready once the slot map covers every slot, and says ready in the metrics too', async () => {
+  expect(await scrapeMetrics(metricsPort, '/healthz')).toEqual({ status: 200, text: 'ok\n' });
+  expect(await scrapeMetrics(metricsPort, '/readyz')).toEqual({ status: 200, text: 'ready\n' });
+  const { text } = await scrapeMetrics(metricsPort);
+  expect(metricValue(text, 'slotgate_ready')).toBe(1);
+  expect(metricValue(text, 'slotgate_slots_served')).toBe(16384);
+});
+
+it('is not ready while a slot has no master, and ready again once it has one', async () => {
+  const slot = 1234;
+  const seed = setup.cluster.seeds[0];
+  const owner = await ownerOfSlot(seed, slot);
+  if (owner === undefined) throw new Error(`slot ${slot} has no owner to start with`);
+  const waitFor = async (status: number): Promise<string> => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const answer = await scrapeMetrics(metricsPort, '/readyz');
+      if (answer.status === status || Date.now() > deadline) return `${answer.status} ${answer.text}`;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  // Every node forgets the slot's owner, so the map slotgate takes has a hole.
+  for (const node of setup.cluster.seeds) await nodeCommand(node, 'CLUSTER', 'DELSLOTS', slot);
+  expect(await waitFor(503)).toBe('503 1 of 16384 slots have no known master\n');
+  await nodeCommand(owner.master, 'CLUSTER', 'ADDSLOTS', slot);
+  expect(await waitFor(200)).toBe('200 ready\n');
 });

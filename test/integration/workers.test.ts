@@ -52,6 +52,9 @@ it('serves /metrics from the supervisor, summing both workers', async () => {
   expect(metricValue(text, 'slotgate_commands_total{command="set"}')).toBe(24);
   expect(metricValue(text, 'slotgate_commands_total{command="client|id"}')).toBe(24);
   expect(metricValue(text, 'slotgate_client_connections_accepted_total')).toBe(24);
+  expect(metricValue(text, 'slotgate_ready')).toBe(2);
+  expect(await scrapeMetrics(metricsPort, '/readyz')).toEqual({ status: 200, text: 'ready (2 workers)\n' });
+  expect((await scrapeMetrics(metricsPort, '/healthz')).status).toBe(200);
 });
 
 it('stops every worker on SIGTERM', async () => {

@@ -5,12 +5,13 @@ import { startMetricsServer, type MetricsServer } from '../../../src/observabili
 
 let server: MetricsServer;
 let renders = 0;
+let readiness = { ready: true, detail: 'ready' };
 
 beforeAll(async () => {
   server = await startMetricsServer(0, '127.0.0.1', async () => {
     renders++;
     return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: 'slotgate_up 1\n' };
-  }, pino({ level: 'silent' }));
+  }, async () => readiness, pino({ level: 'silent' }));
 });
 
 afterAll(() => server.close());
@@ -40,4 +41,13 @@ it('answers 404 elsewhere and 405 for other methods, without rendering', async (
   expect((await fetchRaw('GET', '/metrics/x')).status).toBe(404);
   expect((await fetchRaw('POST', '/metrics', 'x'.repeat(100_000))).status).toBe(405);
   expect(renders).toBe(before);
+});
+
+it('answers /healthz while up, and /readyz by readiness(): 200 when ready, 503 with the reason when not', async () => {
+  expect(await fetchRaw('GET', '/healthz')).toMatchObject({ status: 200, body: 'ok\n' });
+  readiness = { ready: true, detail: 'ready' };
+  expect(await fetchRaw('GET', '/readyz')).toMatchObject({ status: 200, body: 'ready\n' });
+  readiness = { ready: false, detail: '100 of 16384 slots have no known master' };
+  expect(await fetchRaw('GET', '/readyz')).toMatchObject({ status: 503, body: '100 of 16384 slots have no known master\n' });
+  expect((await fetchRaw('POST', '/readyz', 'x')).status).toBe(405);
 });

@@ -26,6 +26,8 @@ function state(overrides: Partial<MetricsState['info']> = {}): MetricsState {
     clientsAccepted: 9,
     topology: { refreshes: 11, failures: 1, mapChanges: 2 },
     backendConnections: { master: { up: 5, idle: 1, suspect: 0, down: 0 }, replica: { up: 0, idle: 0, suspect: 0, down: 3 } },
+    slotsServed: 16384,
+    ready: true,
   };
 }
 
