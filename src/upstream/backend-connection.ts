@@ -62,7 +62,7 @@ export class BackendConnection implements Flushable {
   private ready = false;
   private closed = false;
   /** Every request written or waiting to be written, in order; replies come back in this order. */
-  private readonly waiting = new RingQueue<ReplyTarget>();
+  private waiting = new RingQueue<ReplyTarget>();
   /** How many at the front of `waiting` have been handed to the socket, and how many after them not yet. */
   private written = 0;
   private unwritten = 0;
@@ -81,6 +81,8 @@ export class BackendConnection implements Flushable {
   private authPending = false;
   /** The node refused our AUTH last time; reported once until it accepts it again. */
   private authRefused = false;
+  /** Told once that the node needs no password. */
+  private authUnneededLogged = false;
 
   constructor(address: string, options: BackendConnectionOptions) {
     this.address = address;
@@ -221,7 +223,7 @@ export class BackendConnection implements Flushable {
       pos = end;
       if (this.authPending) {
         this.authPending = false;
-        if (reply[0] === 45 /* - */) {
+        if (reply[0] === 45 /* - */ && !this.authNotNeeded(reply)) {
           this.onAuthRefused(reply);
           return;
         }
@@ -244,9 +246,23 @@ export class BackendConnection implements Flushable {
   }
 
   /**
-   * The node refused our AUTH: drop the connection and back off as from a refused connect. Nothing
-   * sent behind AUTH ran (the node answers NOAUTH to it), so each waiting request gets the error as
-   * its reply at once, rather than being retried until an operator fixes the credentials.
+   * A node without a password answers `AUTH <password>` with an error but serves the connection
+   * (a password being rolled out): what was sent behind the AUTH ran, so the connection goes on.
+   */
+  private authNotNeeded(reply: Buffer): boolean {
+    const detail = reply.toString('utf8', 1, reply.length - 2);
+    if (!/without any password configured/.test(detail)) return false;
+    if (!this.authUnneededLogged) this.options.logger?.warn({ node: this.address, reply: detail }, 'backendPassword is set but the node has no password');
+    this.authUnneededLogged = true;
+    return true;
+  }
+
+  /**
+   * The node refused our AUTH: drop the connection and back off as from a refused connect. What was
+   * written behind the AUTH most likely got NOAUTH, but a node that lets the default user in
+   * without a password ran it, so those requests fail as any lost connection's do (writes in doubt,
+   * reads retried); a retry, like every new request until the node accepts the credentials, gets
+   * the authentication error at once (see send()).
    */
   private onAuthRefused(reply: Buffer): void {
     const socket = this.socket as Socket;
@@ -256,14 +272,9 @@ export class BackendConnection implements Flushable {
     this.authRefused = true;
     this.detach(true);
     socket.destroy();
-    const error = encodeError(`ERR slotgate: ${this.lastError}`);
-    this.options.onPush?.(error);
-    this.written = 0;
-    this.unwritten = 0;
-    this.out = [];
-    this.outBytes = 0;
-    for (let target = this.waiting.shift(); target !== undefined; target = this.waiting.shift()) target.onReply(error, this.address);
+    this.options.onPush?.(encodeError(`ERR slotgate: ${this.lastError}`));
     if (!this.closed) this.options.onConnectionLost(this.address, this.lastError);
+    this.failAll(`ERR slotgate: ${this.lastError}`);
   }
 
   private abort(reason: string): void {
@@ -275,8 +286,9 @@ export class BackendConnection implements Flushable {
     if (this.socket !== socket) return;
     this.detach(!this.ready);
     const reason = this.lastError || 'connection closed';
-    this.failAll(`ERR slotgate: lost connection to ${this.address}: ${reason}`);
+    // Told first, so that what the failures below set off already knows (a WATCH on it is lost).
     if (!this.closed) this.options.onConnectionLost(this.address, reason);
+    this.failAll(`ERR slotgate: lost connection to ${this.address}: ${reason}`);
   }
 
   /** Forgets the socket and any reply half read; `backOff` after a failed attempt: fail fast for a while. */
@@ -293,12 +305,16 @@ export class BackendConnection implements Flushable {
   }
 
   private failAll(message: string): void {
+    // Taken out first: a target's callback may send on this connection again (a client whose reading
+    // resumes parses its next requests at once), and those belong to the next socket, not this list.
+    const waiting = this.waiting;
+    this.waiting = new RingQueue<ReplyTarget>();
     let written = this.written;
     this.written = 0;
     this.unwritten = 0;
     this.out = [];
     this.outBytes = 0;
-    for (let target = this.waiting.shift(); target !== undefined; target = this.waiting.shift()) {
+    for (let target = waiting.shift(); target !== undefined; target = waiting.shift()) {
       target.onFailure(message, written > 0);
       written--;
     }

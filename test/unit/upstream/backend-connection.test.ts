@@ -1,0 +1,133 @@
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, expect, it } from 'vitest';
+import { BackendConnection } from '../../../src/upstream/backend-connection.ts';
+import { authFrame } from '../../../src/upstream/backend-auth.ts';
+import type { ReplyTarget } from '../../../src/upstream/reply-target.ts';
+
+/**
+ * A scripted node: `onConnection(socket, index)` decides what each accepted connection does with
+ * what it reads. Commands are answered one reply per request by `reply(commandName)`.
+ */
+let server: Server | undefined;
+const connections: BackendConnection[] = [];
+
+afterEach(async () => {
+  for (const connection of connections.splice(0)) connection.close();
+  if (server) await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+async function fakeNode(onConnection: (socket: Socket, index: number) => void): Promise<string> {
+  let count = 0;
+  server = createServer((socket) => onConnection(socket, count++));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** The names of the commands in `bytes` (RESP multibulk requests). */
+function commandNames(bytes: string): string[] {
+  return bytes
+    .split('*')
+    .slice(1)
+    .map((request) => request.split('\r\n')[2]);
+}
+
+function frame(...args: string[]): Buffer {
+  return Buffer.from(`*${args.length}\r\n${args.map((arg) => `$${arg.length}\r\n${arg}\r\n`).join('')}`);
+}
+
+function recorder(name: string, events: string[]): ReplyTarget {
+  return {
+    onReply: (reply) => events.push(`${name} reply ${reply.toString().trim()}`),
+    onFailure: (_message, written) => events.push(`${name} failure written=${written}`),
+  };
+}
+
+const settle = (ms = 100) => new Promise((resolve) => setTimeout(resolve, ms));
+
+it('a request sent from a failure callback goes to the next connection, and its reply to it alone', async () => {
+  const received: string[] = [];
+  const address = await fakeNode((socket, index) => {
+    socket.on('data', (data) => {
+      const names = commandNames(data.toString());
+      received.push(`connection ${index}: ${names.join(' ')}`);
+      // The first connection dies with its request in flight; later ones answer each command.
+      if (index === 0) socket.destroy();
+      else for (const name of names) socket.write(`+reply-to-${name}\r\n`);
+    });
+  });
+  const events: string[] = [];
+  const connection = new BackendConnection(address, { connectTimeoutMs: 1000, onConnectionLost: () => {} });
+  connections.push(connection);
+  const second = recorder('second', events);
+  // Like a client whose next request is parsed as soon as its blocked one fails.
+  connection.send(frame('BLPOP', 'k', '0'), {
+    onReply: () => events.push('first reply'),
+    onFailure: (_message, written) => {
+      events.push(`first failure written=${written}`);
+      connection.send(frame('LPOP', 'k'), second);
+    },
+  });
+  await settle();
+  connection.send(frame('GET', 'other'), recorder('other', events));
+  await settle();
+  expect(events).toEqual(['first failure written=true', 'second reply +reply-to-LPOP', 'other reply +reply-to-GET']);
+  expect(received).toEqual(['connection 0: BLPOP', 'connection 1: LPOP', 'connection 1: GET']);
+});
+
+it('tells of a lost connection before failing what waited on it', async () => {
+  const address = await fakeNode((socket) => socket.on('data', () => socket.destroy()));
+  const events: string[] = [];
+  const connection = new BackendConnection(address, { connectTimeoutMs: 1000, onConnectionLost: () => events.push('lost') });
+  connections.push(connection);
+  connection.send(frame('GET', 'k'), recorder('get', events));
+  await settle();
+  expect(events).toEqual(['lost', 'get failure written=true']);
+});
+
+it('goes on when a node without a password answers AUTH with "no password configured"', async () => {
+  const address = await fakeNode((socket) => {
+    socket.on('data', (data) => {
+      for (const name of commandNames(data.toString())) {
+        socket.write(name === 'AUTH' ? '-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n' : '+OK\r\n');
+      }
+    });
+  });
+  const events: string[] = [];
+  const connection = new BackendConnection(address, {
+    connectTimeoutMs: 1000,
+    auth: authFrame({ username: '', password: 'secret' }),
+    onConnectionLost: () => events.push('lost'),
+  });
+  connections.push(connection);
+  connection.send(frame('SET', 'k', 'v'), recorder('set', events));
+  await settle();
+  expect(events).toEqual(['set reply +OK']);
+});
+
+it('reports the writes behind a refused AUTH as in doubt, never as not run', async () => {
+  const address = await fakeNode((socket) => {
+    socket.on('data', (data) => {
+      for (const name of commandNames(data.toString())) socket.write(name === 'AUTH' ? '-WRONGPASS invalid username-password pair or user is disabled.\r\n' : '+OK\r\n');
+    });
+  });
+  const events: string[] = [];
+  const connection: BackendConnection = new BackendConnection(address, {
+    connectTimeoutMs: 1000,
+    auth: authFrame({ username: '', password: 'wrong' }),
+    onConnectionLost: () => {
+      events.push('lost');
+      // While it backs off, a new request gets the authentication error at once.
+      connection.send(frame('GET', 'k'), recorder('get', events));
+    },
+  });
+  connections.push(connection);
+  connection.send(frame('SET', 'k', 'v'), recorder('set', events));
+  await settle();
+  expect(events).toHaveLength(3);
+  expect(events[0]).toBe('lost');
+  expect(events[1]).toMatch(/^get reply -ERR slotgate: authentication to .* failed \(WRONGPASS/);
+  expect(events[2]).toBe('set failure written=true');
+});
