@@ -82,6 +82,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   /** The connection this client's subscriptions live on, once it has subscribed. */
   private tunnel: PubSubTunnel | null = null;
+  /** Bytes of pub/sub messages waiting behind a reply still owed (see onPush). */
+  private heldPushBytes = 0;
 
   /** MULTI … EXEC and WATCH state, once the client has used either. */
   private transactions: SessionTransactions | null = null;
@@ -272,7 +274,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       head = head.next;
     }
     this.head = head;
-    if (head === null) this.tail = null;
+    if (head === null) {
+      this.tail = null;
+      this.heldPushBytes = 0;
+    }
     scheduleFlush(this);
     if (this.readingPaused) this.resumeIfRoom();
     if (this.transactions !== null) this.transactions.onHeadChanged(head);
@@ -429,6 +434,14 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       this.out.push(reply);
       this.outBytes += reply.length;
       scheduleFlush(this);
+      return;
+    }
+    // Held until what is ahead completes, which a RESP3 subscriber's BLPOP may put off forever:
+    // bounded like unread replies, since the messages keep coming.
+    this.heldPushBytes += reply.length;
+    if (this.heldPushBytes > this.context.maxClientOutputBytes) {
+      this.context.logger.warn({ client: this.remoteAddress, bytes: this.heldPushBytes }, 'pub/sub messages held behind a pending reply passed the client output limit; closing it');
+      this.destroy();
       return;
     }
     const request = this.enqueue(EMPTY, -1, true);

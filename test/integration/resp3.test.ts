@@ -248,6 +248,28 @@ describe('pub/sub in RESP3', () => {
     expect(text(await subscriber.rawCommand('HELLO', '2')).startsWith('*14\r\n')).toBe(true);
   });
 
+  it('closes a subscriber whose messages pile up behind a BLPOP past maxClientOutputBytes', async () => {
+    const proxy = await startTestProxy(setup.cluster.seeds, { maxClientOutputBytes: 64 * 1024 });
+    try {
+      const subscriber = await RawClient.open(proxy.port, { resp3: true });
+      open.push(subscriber);
+      expect(await subscriber.command('HELLO', '3')).toBeInstanceOf(Map);
+      subscriber.send('SUBSCRIBE', 'resp3:flood');
+      expect(await subscriber.read(1)).toEqual([{ push: ['subscribe', 'resp3:flood', 1] }]);
+      // Messages arriving now wait behind the BLPOP's reply, which never comes.
+      subscriber.send('BLPOP', 'resp3:never', '0');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const publisher = await resp2Client();
+      const message = 'x'.repeat(1024);
+      for (let i = 0; i < 100; i++) await publisher.command('PUBLISH', 'resp3:flood', message);
+      await subscriber.closed();
+      // The proxy carries on for everyone else.
+      expect(await (await resp2Client()).command('PING')).toBe('PONG');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('keeps confirmations in order with the replies to commands sent after them', async () => {
     const client = await resp3Client();
     await client.command('SET', 'resp3:order', 'v');
