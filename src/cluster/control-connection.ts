@@ -54,7 +54,9 @@ export async function connectControl(redis: Redis): Promise<void> {
   try {
     await redis.connect();
   } catch (error) {
-    throw refused ?? lastError ?? error;
+    // A bare Error with the message alone: ioredis attaches the failed command to its errors, and
+    // for AUTH its arguments are the credentials, which a logged error would print.
+    throw new Error(((refused ?? lastError ?? error) as Error).message);
   }
 }
 

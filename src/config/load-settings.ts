@@ -34,6 +34,10 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
 
 /** What no single value shows wrong, only two together. */
 function checkCombinations(settings: Settings): void {
+  if (settings.tlsPort !== 0 && settings.tlsPort === settings.port) {
+    // With workers both listeners would bind it (reusePort) and the kernel would split clients between them.
+    throw new ConfigError(`tlsPort and port are both ${settings.port}: the TLS listener needs a port of its own`);
+  }
   if (settings.backendUsername !== '' && settings.backendPassword === '') {
     throw new ConfigError(
       'backendUsername is set but backendPassword is not: give the user\'s password (a nopass user accepts any, so give any)',
@@ -46,12 +50,20 @@ export function readEnvSettings(env: NodeJS.ProcessEnv): Partial<Settings> {
   const settings: Partial<Settings> = {};
   for (const spec of settingSpecs) {
     // An empty variable counts as unset: compose files and env files often declare names blank.
-    const text = nonEmpty(env[spec.env]);
-    if (text === undefined) continue;
+    const raw = env[spec.env];
+    const text = nonEmpty(raw);
+    if (text === undefined) {
+      // But a password of blanks is a mistake (a secret made with a stray newline): refusing it
+      // beats starting with no password at all.
+      if (spec.rule.type === 'secret' && raw !== undefined && raw !== '') {
+        throw new ConfigError(`${spec.env} holds only blanks: unset it, or give the password itself`);
+      }
+      continue;
+    }
     try {
       assign(settings, spec.key, parseSettingText(spec.rule, text, spec.env));
     } catch (err) {
-      if (err instanceof ConfigError && text.startsWith('tcp://')) throw new ConfigError(err.message + kubernetesHint);
+      if (err instanceof ConfigError && text.startsWith('tcp://')) throw new ConfigError(err.message + kubernetesHint(spec.env));
       throw err;
     }
   }
@@ -60,12 +72,17 @@ export function readEnvSettings(env: NodeJS.ProcessEnv): Partial<Settings> {
 
 /**
  * Kubernetes injects SLOTGATE_PORT=tcp://10.0.0.1:7380 (and SLOTGATE_SERVICE_HOST, ...) into every
- * pod in a namespace with a Service named "slotgate". That is why unknown SLOTGATE_* variables are
- * not refused, and why a tcp:// value gets this explanation instead of a bare "must be a number".
+ * pod in a namespace with a Service named "slotgate", and SLOTGATE_METRICS_PORT for one named
+ * "slotgate-metrics". That is why unknown SLOTGATE_* variables are not refused, and why a tcp://
+ * value gets this explanation, naming the Service, instead of a bare "must be a number".
  */
-const kubernetesHint =
-  ' (this looks like a variable Kubernetes sets for a Service named "slotgate": set enableServiceLinks: false' +
-  ' on the pod, or give the Service another name)';
+function kubernetesHint(variable: string): string {
+  const service = variable.replace(/_PORT$/, '').toLowerCase().replaceAll('_', '-');
+  return (
+    ` (this looks like a variable Kubernetes sets for a Service named "${service}": set enableServiceLinks: false` +
+    ' on the pod, or give the Service another name)'
+  );
+}
 
 /** Reads and checks the YAML file: a mapping whose keys are Settings field names. */
 export function readSettingsFile(path: string): Partial<Settings> {
@@ -85,8 +102,10 @@ export function parseSettingsYaml(text: string, path: string): Partial<Settings>
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   if (doc.errors.length > 0) {
-    // yaml's messages already carry the line, column and an excerpt.
-    throw new ConfigError(`${path} is not valid YAML: ${doc.errors[0].message.trimEnd()}`);
+    // The first line of yaml's message says what and where; the excerpt after it is left out, since
+    // the line it quotes may be a password.
+    const where = doc.errors[0].message.split('\n', 1)[0].replace(/:\s*$/, '');
+    throw new ConfigError(`${path} is not valid YAML: ${where}`);
   }
   const settings: Partial<Settings> = {};
   if (doc.contents === null) return settings; // an empty file (or only comments) changes nothing

@@ -175,8 +175,13 @@ describe('loadSettings validation', () => {
     );
   });
 
-  it('explains a Kubernetes service-link value in SLOTGATE_PORT', () => {
-    expect(errorFrom([], { SLOTGATE_PORT: 'tcp://10.0.0.1:7380' })).toMatch(/Kubernetes.*enableServiceLinks/);
+  it('explains a Kubernetes service-link value, naming the Service it comes from', () => {
+    expect(errorFrom([], { SLOTGATE_PORT: 'tcp://10.0.0.1:7380' })).toMatch(/Kubernetes sets for a Service named "slotgate".*enableServiceLinks/);
+    expect(errorFrom([], { SLOTGATE_METRICS_PORT: 'tcp://10.0.0.1:9121' })).toMatch(/Service named "slotgate-metrics"/);
+  });
+
+  it('refuses a TLS port that is the plain port too', () => {
+    expect(errorFrom(['--port', '7380', '--tls-port', '7380'])).toBe('tlsPort and port are both 7380: the TLS listener needs a port of its own');
   });
 
   it('refuses timer lengths Node would silently shorten to 1 ms', () => {
@@ -228,6 +233,12 @@ describe('loadSettings validation', () => {
     expect(errorFrom(['--config', yamlFile('- port\n')])).toMatch(/must be a mapping of setting names to values/);
   });
 
+  it('does not quote the broken line of invalid YAML, which may hold a password', () => {
+    const message = errorFrom(['--config', yamlFile('password: "hunter2\n')]);
+    expect(message).toMatch(/is not valid YAML: Missing closing "quote at line \d+, column \d+$/);
+    expect(message).not.toContain('hunter2');
+  });
+
   it('rejects unknown flags by name', () => {
     expect(errorFrom(['--prot', '1'])).toBe('unknown flag --prot (did you mean --port?); run slotgate --help for the list');
   });
@@ -251,6 +262,12 @@ describe('passwords', () => {
     expect(message).toBe('SLOTGATE_PASSWORD starts or ends with a blank (space, tab or newline); remove it');
     expect(errorFrom(['--config', yamlFile('backendPassword: 123456\n')])).toMatch(/backendPassword must be text \(in YAML, put it in quotes\), got a number$/);
     expect(errorFrom(['--config', yamlFile('backendPassword: 123456\n')])).not.toContain('123456');
+  });
+
+  it('refuse a password of blanks in the environment instead of running without one', () => {
+    expect(errorFrom([], { SLOTGATE_PASSWORD: '   ' })).toBe('SLOTGATE_PASSWORD holds only blanks: unset it, or give the password itself');
+    expect(errorFrom([], { SLOTGATE_BACKEND_PASSWORD: '\n' })).toMatch(/^SLOTGATE_BACKEND_PASSWORD holds only blanks/);
+    expect(loadSettings([], { SLOTGATE_PASSWORD: '' }).password).toBe('');
   });
 
   it('refuse a backend user without a password', () => {
