@@ -38,12 +38,13 @@ COPY --from=build /app/dist/ dist/
 COPY bin/ bin/
 COPY config/ config/
 
-# The default config is the example with the listen address widened: 127.0.0.1 inside a container
-# can't be reached through a published port. The grep fails the build if the example ever stops
-# having a `bind:` line for sed to rewrite.
+# The default config is the example with the listen addresses (clients', and metrics' and probes'
+# when metricsPort is set) widened: 127.0.0.1 inside a container can't be reached through a
+# published port. The greps fail the build if the example ever stops having the lines sed rewrites.
 RUN mkdir -p /etc/slotgate \
- && sed 's/^bind: .*/bind: 0.0.0.0/' config/slotgate.yaml > /etc/slotgate/slotgate.yaml \
- && grep -q '^bind: 0.0.0.0$' /etc/slotgate/slotgate.yaml
+ && sed -e 's/^bind: .*/bind: 0.0.0.0/' -e 's/^metricsBind: .*/metricsBind: 0.0.0.0/' config/slotgate.yaml > /etc/slotgate/slotgate.yaml \
+ && grep -q '^bind: 0.0.0.0$' /etc/slotgate/slotgate.yaml \
+ && grep -q '^metricsBind: 0.0.0.0$' /etc/slotgate/slotgate.yaml
 
 # The base image's unprivileged user; slotgate needs no writable files.
 USER node

@@ -86,8 +86,9 @@ async function serveWorkerMetrics(pool: WorkerPool, settings: Settings, logger: 
   return {
     ...pool,
     close: async () => {
-      await server.close();
+      // Probes keep answering (/readyz: not ready) while the workers drain.
       await pool.close();
+      await server.close();
     },
   };
 }

@@ -29,7 +29,15 @@ const MAX_HEADER_BYTES = 8 * 1024;
  */
 export function startMetricsServer(port: number, host: string, render: RenderMetrics, readiness: CheckReadiness, logger: Logger): Promise<MetricsServer> {
   const server = createServer(
-    { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: REQUEST_TIMEOUT_MS },
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: REQUEST_TIMEOUT_MS,
+      // Node enforces the two timeouts above only on this check, every 30 s by default: long enough
+      // for MAX_CONNECTIONS idle connections to keep the probes out.
+      connectionsCheckingInterval: 1000,
+    },
     (request, response) => {
       const path = (request.url ?? '').split('?', 1)[0];
       if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {

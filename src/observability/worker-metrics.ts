@@ -26,7 +26,11 @@ export function answerMetricsRequests(registry: Registry): void {
     if (typeof message?.slotgateMetricsRequest !== 'number') return;
     const id = message.slotgateMetricsRequest;
     registry.getMetricsAsJSON().then(
-      (metrics) => process.send?.({ slotgateMetricsReply: id, metrics } satisfies MetricsReply),
+      // The supervisor may be gone by now (its death closes the channel): a send with a callback
+      // reports that there instead of as an 'error' event nobody handles.
+      (metrics) => {
+        if (process.connected) process.send?.({ slotgateMetricsReply: id, metrics } satisfies MetricsReply, undefined, {}, () => {});
+      },
       () => {},
     );
   });

@@ -203,7 +203,6 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const close = (): Promise<void> => {
     closing ??= (async () => {
       refresher.stop();
-      await metricsServer?.close();
       const stopped = Promise.all(
         [server, tlsServer].map((listener) => new Promise<void>((resolve) => (listener === null ? resolve() : listener.close(() => resolve())))),
       );
@@ -218,6 +217,8 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
       }
       await stopped;
       router.close();
+      // Last: while clients drain, /readyz keeps answering, and says shutting down.
+      await metricsServer?.close();
     })();
     return closing;
   };

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer } from '../../../src/observability/metrics-server.ts';
@@ -51,3 +52,24 @@ it('answers /healthz while up, and /readyz by readiness(): 200 when ready, 503 w
   expect(await fetchRaw('GET', '/readyz')).toMatchObject({ status: 503, body: '100 of 16384 slots have no known master\n' });
   expect((await fetchRaw('POST', '/readyz', 'x')).status).toBe(405);
 });
+
+it('drops idle connections within seconds, so a few can not keep the probes out for long', async () => {
+  // As many idle connections as the server takes: the probe below waits until the timeouts free one.
+  const idle = await Promise.all(
+    Array.from({ length: 16 }, () => new Promise<Socket>((resolve) => {
+      const socket = connect(server.port, '127.0.0.1', () => resolve(socket));
+      socket.on('error', () => {});
+    })),
+  );
+  const started = Date.now();
+  try {
+    for (;;) {
+      const answer = await fetchRaw('GET', '/healthz').catch(() => undefined);
+      if (answer?.status === 200) break;
+      if (Date.now() - started > 12_000) throw new Error('the probe stayed out for 12 s');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  } finally {
+    for (const socket of idle) socket.destroy();
+  }
+}, 20_000);
