@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   try {
     if (workerIndex === undefined && workers > 1) {
       proxy = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), logger);
-      if (settings.metricsPort !== 0) proxy = await serveWorkerMetrics(proxy, settings, logger);
+      if (settings.metricsPort !== 0) proxy = await serveWorkerMetrics(proxy, workers, settings, logger);
     } else {
       proxy = await startProxy(settings, logger.child(workerIndex === undefined ? {} : { worker: Number(workerIndex) }), {
         reusePort: workerIndex !== undefined,
@@ -69,14 +69,14 @@ async function main(): Promise<void> {
 }
 
 /** The supervisor serves /metrics, summing its workers' answers on each scrape; close() stops it too. */
-async function serveWorkerMetrics(pool: WorkerPool, settings: Settings, logger: Logger): Promise<WorkerPool> {
+async function serveWorkerMetrics(pool: WorkerPool, workers: number, settings: Settings, logger: Logger): Promise<WorkerPool> {
   let server;
   try {
     server = await startMetricsServer(
       settings.metricsPort,
       settings.metricsBind,
       () => aggregateWorkerMetrics(pool.children()),
-      () => workersReadiness(pool.children()),
+      () => workersReadiness(pool.children(), workers),
       logger,
     );
   } catch (error) {

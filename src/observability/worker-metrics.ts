@@ -45,8 +45,15 @@ export async function askWorkersForMetrics(workers: Iterable<ChildProcess>, time
   return answers.filter((answer): answer is object[] => answer !== null);
 }
 
+/**
+ * Each scrape in flight listens on every worker for its answer (removed when it comes), and the
+ * metrics server takes at most 16 connections: room for those, so Node doesn't warn of a leak.
+ */
+const LISTENERS_PER_WORKER = 40;
+
 function askOne(worker: ChildProcess, id: number, timeoutMs: number): Promise<object[] | null> {
   if (!worker.connected) return Promise.resolve(null);
+  if (worker.getMaxListeners() < LISTENERS_PER_WORKER) worker.setMaxListeners(LISTENERS_PER_WORKER);
   return new Promise((resolve) => {
     const finish = (answer: object[] | null): void => {
       clearTimeout(timer);
@@ -68,14 +75,19 @@ function askOne(worker: ChildProcess, id: number, timeoutMs: number): Promise<ob
 }
 
 /**
- * Readiness of a supervisor's workers, from their slotgate_ready gauges: ready when every worker
- * answered and each serves every slot (a client may land on any of them).
+ * Readiness of a supervisor's `expected` workers, from their slotgate_ready gauges: ready when
+ * every one answered and serves every slot (a client may land on any of them). A worker being
+ * restarted is missing from `workers`, so that counts as not ready.
  */
-export async function workersReadiness(workers: ChildProcess[], timeoutMs = WORKER_METRICS_TIMEOUT_MS): Promise<{ ready: boolean; detail: string }> {
+export async function workersReadiness(
+  workers: ChildProcess[],
+  expected: number,
+  timeoutMs = WORKER_METRICS_TIMEOUT_MS,
+): Promise<{ ready: boolean; detail: string }> {
   const answers = await askWorkersForMetrics(workers, timeoutMs);
   const readyCount = answers.filter((metrics) => gaugeValue(metrics, 'slotgate_ready') === 1).length;
-  if (readyCount === workers.length && workers.length > 0) return { ready: true, detail: `ready (${readyCount} workers)` };
-  return { ready: false, detail: `${readyCount} of ${workers.length} workers ready (${answers.length} answered)` };
+  if (readyCount === expected && expected > 0) return { ready: true, detail: `ready (${readyCount} workers)` };
+  return { ready: false, detail: `${readyCount} of ${expected} workers ready (${answers.length} answered)` };
 }
 
 /** The value of an unlabelled gauge in one registry's getMetricsAsJSON(), or undefined. */

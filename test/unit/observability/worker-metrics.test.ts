@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { aggregateWorkerMetrics } from '../../../src/observability/worker-metrics.ts';
+import { aggregateWorkerMetrics, workersReadiness } from '../../../src/observability/worker-metrics.ts';
 
 const workerModule = new URL('../../../src/observability/worker-metrics.ts', import.meta.url).pathname;
 const promClient = import.meta.resolve('prom-client');
@@ -21,6 +21,7 @@ import { answerMetricsRequests } from ${JSON.stringify(workerModule)};
 const registry = new client.Registry();
 new client.Counter({ name: 'slotgate_commands_total', help: 'h', labelNames: ['command'], registers: [registry] }).inc({ command: 'get' }, ${count});
 new client.Gauge({ name: 'slotgate_client_connections', help: 'h', registers: [registry] }).set(${count});
+new client.Gauge({ name: 'slotgate_ready', help: 'h', registers: [registry] }).set(1);
 answerMetricsRequests(registry);
 process.send('ready');
 `,
@@ -47,4 +48,12 @@ it('sums what every answering worker reports and leaves out one that does not an
   expect(body).toContain('slotgate_commands_total{command="get"} 5');
   expect(body).toContain('slotgate_client_connections 5');
   expect(body).toContain('slotgate_workers_reporting 2');
+});
+
+it('is ready only when every expected worker answers ready', async () => {
+  const answering = workers.slice(0, 2);
+  expect(await workersReadiness(answering, 2, 300)).toEqual({ ready: true, detail: 'ready (2 workers)' });
+  // One being restarted (not among the children), or one that does not answer.
+  expect(await workersReadiness(answering, 3, 300)).toEqual({ ready: false, detail: '2 of 3 workers ready (2 answered)' });
+  expect((await workersReadiness(workers, 3, 300)).ready).toBe(false);
 });
