@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -8,9 +8,12 @@ import { aggregateWorkerMetrics, workersReadiness } from '../../../src/observabi
 const workerModule = new URL('../../../src/observability/worker-metrics.ts', import.meta.url).pathname;
 const promClient = import.meta.resolve('prom-client');
 
+const dirs: string[] = [];
+
 /** A child that answers like a worker, its counter at `count`; `silent` ones never answer. */
 function child(count: number, silent = false): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'slotgate-worker-metrics-'));
+  dirs.push(dir);
   const script = join(dir, 'worker.mjs');
   writeFileSync(
     script,
@@ -38,6 +41,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const worker of workers) worker.kill();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 it('sums what every answering worker reports and leaves out one that does not answer', async () => {
