@@ -6,7 +6,7 @@ import type { RequestView } from '../resp/request-view.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { writeBatch } from '../util/write-batch.ts';
 import { Policy } from './command-policy.ts';
-import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, keySlots, MIXED_SLOTS, requestKeys } from './request-keys.ts';
+import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, keySlots, MIXED_SLOTS, requestKeys, SLOT_NOT_SERVED } from './request-keys.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
 import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
 import { SessionTransactions } from './session-transactions.ts';
@@ -23,7 +23,6 @@ import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import { NOAUTH, NO_AUTH_NEEDED, type PasswordCheck } from './client-auth.ts';
 import type { ProxyContext } from './proxy-context.ts';
 
-const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 const EMPTY = Buffer.alloc(0);
 /** Besides (un)subscribing, what Redis lets a subscribed RESP2 client send. */
 const ALLOWED_WHEN_SUBSCRIBED = ['ping', 'quit', 'reset'];
@@ -402,24 +401,27 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   /** To the master this client's keyless commands stick to: routed by a slot of that master's, so it follows a failover. */
   private sendToClientsMaster(frame: Buffer, spec: CommandSpec): void {
+    const slot = this.clientsMasterSlot();
+    if (slot < 0) this.replyLocal(SLOT_NOT_SERVED);
+    else this.router.dispatch(this.enqueue(frame, slot, isReadOnly(spec)));
+  }
+
+  /** A slot of the master this client's keyless traffic sticks to (PUBLISH, its subscriptions); -1 when there is none. */
+  private clientsMasterSlot(): number {
     const masters = this.router.masterCount();
-    if (masters === 0) {
-      this.replyLocal(SLOT_NOT_SERVED);
-      return;
-    }
-    this.router.dispatch(this.enqueue(frame, this.router.slotOfMaster(this.affinity % masters), isReadOnly(spec)));
+    return masters === 0 ? -1 : this.router.slotOfMaster(this.affinity % masters);
   }
 
   /** SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE: sent as they are over the client's tunnel. */
   private subscribeCommand(frame: Buffer, spec: CommandSpec): void {
     if (this.tunnel === null) {
-      const masters = this.router.masterCount();
-      if (masters === 0) {
+      // Any master gets every message; spread subscribers over them.
+      const slot = this.clientsMasterSlot();
+      if (slot < 0) {
         this.replyLocal(SLOT_NOT_SERVED);
         return;
       }
-      // Any master gets every message; spread subscribers over them.
-      const address = this.router.ownerOf(this.router.slotOfMaster(this.affinity % masters)) as string;
+      const address = this.router.ownerOf(slot) as string;
       this.tunnel = new PubSubTunnel(address, this.ownConnectionSettings(), this);
     }
     if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;

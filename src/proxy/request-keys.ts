@@ -19,6 +19,9 @@ export const MIXED_SLOTS = -2;
 
 export const CROSSSLOT = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
 
+/** The reply when no master serves the slot a request needs (Redis Cluster's own words). */
+export const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
+
 /** Fills requestKeys; false when the keys can't be told from the request (see findKeys). */
 export function findRequestKeys(spec: CommandSpec, view: RequestView): boolean {
   requestKeys.reset();

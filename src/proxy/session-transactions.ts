@@ -4,14 +4,13 @@ import type { RequestView } from '../resp/request-view.ts';
 import { BlockingRequest, type DedicatedConnections } from './blocking-request.ts';
 import type { CommandPolicies, PolicyKind } from './command-policy.ts';
 import type { PendingRequest } from './pending-request.ts';
-import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, MIXED_SLOTS } from './request-keys.ts';
+import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, MIXED_SLOTS, SLOT_NOT_SERVED } from './request-keys.ts';
 import type { Router } from './router.ts';
 import { EXECABORT, QUEUED_REPLY, Transaction, TransactionRequest } from './transaction.ts';
 import { Watch, WATCH_LOST, WatchedExec } from './watch.ts';
 
 const EMPTY = Buffer.alloc(0);
 const EMPTY_ARRAY = Buffer.from('*0\r\n');
-const SLOT_NOT_SERVED = encodeError('CLUSTERDOWN Hash slot not served');
 
 /** What SessionTransactions needs of its client session. */
 export interface TransactionHost {
