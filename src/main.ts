@@ -9,6 +9,7 @@ import { createLogger } from './observability/logger.ts';
 import { startMetricsServer } from './observability/metrics-server.ts';
 import { aggregateWorkerMetrics, answerMetricsRequests, workersReadiness } from './observability/worker-metrics.ts';
 import { startProxy, type RunningProxy } from './server/start-proxy.ts';
+import { forwardUnixClients, isForwardedClient } from './server/unix-socket-forwarder.ts';
 import { startWorkers, WORKER_ENV, type WorkerPool } from './server/worker-pool.ts';
 import { SLOTGATE_VERSION } from './version.ts';
 
@@ -42,23 +43,43 @@ async function main(): Promise<void> {
   let proxy: RunningProxy | WorkerPool;
   try {
     if (workerIndex === undefined && workers > 1) {
-      proxy = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), logger);
-      if (settings.metricsPort !== 0) proxy = await serveWorkerMetrics(proxy, workers, settings, logger);
+      let pool = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), logger);
+      const { children } = pool;
+      if (settings.metricsPort !== 0) {
+        // The supervisor serves /metrics, summing its workers' answers on each scrape. Stopped last:
+        // probes keep answering (/readyz: not ready) while the workers drain.
+        const serve = () =>
+          startMetricsServer(settings.metricsPort, settings.metricsBind, () => aggregateWorkerMetrics(children()), () => workersReadiness(children(), workers), logger);
+        pool = await besideWorkers(pool, serve, false);
+      }
+      if (settings.unixSocket !== '') {
+        // Only one process can bind the path: the supervisor accepts there and hands clients to the
+        // workers. Stopped first, which also removes the socket file.
+        pool = await besideWorkers(pool, () => forwardUnixClients(settings.unixSocket, settings.unixSocketPerm, children, logger), true);
+      }
+      proxy = pool;
     } else {
       proxy = await startProxy(settings, logger.child(workerIndex === undefined ? {} : { worker: Number(workerIndex) }), {
         reusePort: workerIndex !== undefined,
         workerIndex: Number(workerIndex ?? 0),
         workerCount: workers,
         serveMetrics: workerIndex === undefined,
+        listenUnix: workerIndex === undefined,
       });
       if (workerIndex !== undefined && proxy.metricsRegistry !== null) answerMetricsRequests(proxy.metricsRegistry);
+      if (workerIndex !== undefined) {
+        const running = proxy;
+        process.on('message', (message, handle) => {
+          if (isForwardedClient(message, handle)) running.adoptClient(handle);
+        });
+      }
       process.send?.({ listening: proxy.port });
     }
   } catch (err) {
     logger.fatal({ err, bind: settings.bind, port: settings.port, seeds: settings.seeds }, 'could not start');
     process.exit(1);
   }
-  logger.info({ bind: settings.bind, port: proxy.port, tlsPort: settings.tlsPort }, 'listening');
+  logger.info({ bind: settings.bind, port: proxy.port, tlsPort: settings.tlsPort, unixSocket: settings.unixSocket || undefined }, 'listening');
   stopOnSignals(proxy, logger);
   if (workerIndex !== undefined) {
     // The IPC channel to the supervisor closes when it dies, however it dies (SIGKILL included):
@@ -68,17 +89,14 @@ async function main(): Promise<void> {
   }
 }
 
-/** The supervisor serves /metrics, summing its workers' answers on each scrape; close() stops it too. */
-async function serveWorkerMetrics(pool: WorkerPool, workers: number, settings: Settings, logger: Logger): Promise<WorkerPool> {
-  let server;
+/**
+ * Starts something the supervisor runs beside its workers, stopping the workers if it fails to
+ * start. close() stops it `first`, before the workers drain, or last.
+ */
+async function besideWorkers(pool: WorkerPool, start: () => Promise<{ close(): Promise<void> }>, first: boolean): Promise<WorkerPool> {
+  let service: { close(): Promise<void> };
   try {
-    server = await startMetricsServer(
-      settings.metricsPort,
-      settings.metricsBind,
-      () => aggregateWorkerMetrics(pool.children()),
-      () => workersReadiness(pool.children(), workers),
-      logger,
-    );
+    service = await start();
   } catch (error) {
     await pool.close();
     throw error;
@@ -86,9 +104,9 @@ async function serveWorkerMetrics(pool: WorkerPool, workers: number, settings: S
   return {
     ...pool,
     close: async () => {
-      // Probes keep answering (/readyz: not ready) while the workers drain.
+      if (first) await service.close();
       await pool.close();
-      await server.close();
+      if (!first) await service.close();
     },
   };
 }

@@ -38,6 +38,9 @@ function checkCombinations(settings: Settings): void {
     // With workers both listeners would bind it (reusePort) and the kernel would split clients between them.
     throw new ConfigError(`tlsPort and port are both ${settings.port}: the TLS listener needs a port of its own`);
   }
+  if (settings.unixSocketPerm !== '' && settings.unixSocket === '') {
+    throw new ConfigError('unixSocketPerm is set but unixSocket is not: give the path to listen on');
+  }
   if (settings.backendUsername !== '' && settings.backendPassword === '') {
     throw new ConfigError(
       'backendUsername is set but backendPassword is not: give the user\'s password (a nopass user accepts any, so give any)',

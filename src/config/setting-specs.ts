@@ -96,6 +96,18 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'text' },
     description: "Name the nodes' certificates must carry (also sent as SNI); none checks each node's address.",
   },
+  unixSocket: {
+    flag: 'unix-socket',
+    valueName: 'path',
+    rule: { type: 'text' },
+    description: 'Also listen on this Unix domain socket (a sidecar sharing a volume with its app); empty for none.',
+  },
+  unixSocketPerm: {
+    flag: 'unix-socket-perm',
+    valueName: 'octal',
+    rule: { type: 'mode' },
+    description: 'Permission bits of the unix-socket file in octal, such as 770; empty leaves the umask\'s.',
+  },
   seeds: {
     flag: 'seeds',
     valueName: 'host:port,...',

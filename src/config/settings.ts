@@ -27,6 +27,14 @@ export interface Settings {
   backendTlsKeyFile: string;
   /** Name the nodes' certificates are checked against (and sent as SNI); "" checks each node's own address. */
   backendTlsServerName: string;
+  /**
+   * Path of a Unix domain socket to listen on as well (Redis's unixsocket); empty for none. For a
+   * sidecar sharing a volume with its application: on this 2-core VM it cost about a sixth less
+   * CPU per unpipelined request than loopback TCP (docs/PROFILE.md).
+   */
+  unixSocket: string;
+  /** Permission bits given to the socket file, in octal like Redis's unixsocketperm ("770"); empty leaves the umask's. */
+  unixSocketPerm: string;
   /** Cluster nodes to discover the topology from, as "host:port". Any one that answers is enough. */
   seeds: string[];
   /** Pipelined connections kept open to each master. A client always uses the same one per node, so its commands keep their order. */
@@ -103,6 +111,8 @@ export const defaultSettings: Settings = {
   backendTlsCertFile: '',
   backendTlsKeyFile: '',
   backendTlsServerName: '',
+  unixSocket: '',
+  unixSocketPerm: '',
   seeds: ['127.0.0.1:7000'],
   connectionsPerNode: 2,
   maxRedirects: 5,

@@ -14,7 +14,9 @@ export type ValueRule =
   /** A password or user name: any text, taken exactly, and never repeated in an error message. */
   | { type: 'secret' }
   | { type: 'boolean' }
-  | { type: 'text' };
+  | { type: 'text' }
+  /** File permission bits in octal, as text ("770"); YAML's 770 (a number) means the same. "" for none. */
+  | { type: 'mode' };
 
 export type SettingValue = string | number | string[] | boolean;
 
@@ -75,6 +77,11 @@ function checkValue(rule: ValueRule, value: unknown, subject: string, fromText: 
       if (typeof value === 'string' && /^(yes|true|1)$/i.test(value)) return true;
       if (typeof value === 'string' && /^(no|false|0)$/i.test(value)) return false;
       break;
+    case 'mode': {
+      const digits = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+      if (typeof digits === 'string' && /^([0-7]{3,4})?$/.test(digits.trim())) return digits.trim();
+      break;
+    }
     case 'text':
       // A path or a name; "" means none. Files are checked once the settings are merged (tls-files.ts).
       if (typeof value === 'string') return value;
@@ -141,6 +148,8 @@ export function expectation(rule: ValueRule): string {
       return `one of ${rule.choices.join(', ')}`;
     case 'boolean':
       return 'yes or no (true or false)';
+    case 'mode':
+      return 'permission bits in octal, such as 770';
     case 'secret':
     case 'text':
       return 'text';

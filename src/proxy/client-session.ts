@@ -102,7 +102,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return this.context.password;
   }
 
-  constructor(socket: Socket, id: number, affinity: number, context: ProxyContext) {
+  /** `unixSocket`: the path the client connected to, when it came over a Unix domain socket. */
+  constructor(socket: Socket, id: number, affinity: number, context: ProxyContext, unixSocket: string | null = null) {
     this.socket = socket;
     this.id = id;
     this.affinity = affinity;
@@ -111,8 +112,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.metrics = context.metrics;
     this.parser = new RequestParser(this, context);
     this.authenticated = context.password === null;
-    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    // A Unix-socket client has neither address nor port: Redis shows the socket's path and port 0.
+    this.remoteAddress = unixSocket === null ? `${socket.remoteAddress}:${socket.remotePort}` : `${unixSocket}:0`;
+    this.localAddress = unixSocket === null ? `${socket.localAddress}:${socket.localPort}` : `${unixSocket}:0`;
     socket.setNoDelay(true);
     startReading(socket, (chunk: Buffer) => {
       // After QUIT or a protocol error nothing more is read: it would only pile up.

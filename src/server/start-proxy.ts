@@ -17,6 +17,7 @@ import { authFrame, hello3Frame, isAuthError, type BackendCredentials } from '..
 import { Router } from '../proxy/router.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
 import { SLOTGATE_VERSION } from '../version.ts';
+import { listenUnix } from './listen-unix.ts';
 import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
 
@@ -32,6 +33,8 @@ export interface RunningProxy {
   metricsRegistry: Registry | null;
   /** The port /metrics is served on; 0 when this process serves none. */
   metricsPort: number;
+  /** Serves a client that connected to settings.unixSocket of the supervisor, which handed it to this worker. */
+  adoptClient(socket: Socket): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,8 @@ export interface StartOptions {
   workerCount?: number;
   /** Serve /metrics on settings.metricsPort (default true); a worker leaves that to its supervisor. */
   serveMetrics?: boolean;
+  /** Listen on settings.unixSocket (default true); workers leave that to their supervisor, which hands them the clients. */
+  listenUnix?: boolean;
 }
 
 /** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port (and tlsPort). */
@@ -137,7 +142,8 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   let nextClientId = (options.workerIndex ?? 0) + 1;
   let accepted = 0;
   // Both listeners feed the same sessions, so maxClients counts them together.
-  const onClient = (socket: Socket): void => {
+  // `unix`: it came through settings.unixSocket, so it has no address of its own to show.
+  const onClient = (socket: Socket, unix = false): void => {
     if (closing !== null) {
       socket.destroy(); // a TLS handshake that finished after close() began
       return;
@@ -148,7 +154,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
       socket.end(MAX_CLIENTS_REPLY, () => socket.destroy());
       return;
     }
-    sessions.add(new ClientSession(socket, nextClientId, accepted++, context));
+    sessions.add(new ClientSession(socket, nextClientId, accepted++, context, unix ? settings.unixSocket : null));
     nextClientId += idStride;
   };
   // Paused, so that the session can switch the socket to the shared read buffer before it reads.
@@ -157,6 +163,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   // handshake timeout also bounds how long close() waits for a connection that never finishes one.
   const tlsServer = tls.server === null ? null : createTlsServer({ ...tls.server, noDelay: true, handshakeTimeout: DRAIN_TIMEOUT_MS }, onClient);
   // A failed handshake (plain text on the TLS port, an unknown client certificate) closes that socket only.
+  const unixServer = settings.unixSocket === '' || options.listenUnix === false ? null : createServer({ pauseOnConnect: true }, (socket) => onClient(socket, true));
   tlsServer?.on('tlsClientError', (error, socket) => logger.debug({ err: error.message, client: socket.remoteAddress }, 'TLS handshake failed'));
   let closing: Promise<void> | null = null;
   /** For /readyz and slotgate_ready: every slot has a known master, and no shutdown has begun. */
@@ -186,6 +193,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   try {
     port = await listen(server, settings.port, settings.bind, options.reusePort === true);
     if (tlsServer !== null) tlsPort = await listen(tlsServer, settings.tlsPort, settings.bind, options.reusePort === true);
+    if (unixServer !== null) await listenUnix(unixServer, settings.unixSocket, settings.unixSocketPerm);
     if (metricsRegistry !== null && options.serveMetrics !== false) {
       const registry = metricsRegistry;
       const render = async () => ({ contentType: registry.contentType, body: await registry.metrics() });
@@ -194,6 +202,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   } catch (error) {
     server.close();
     tlsServer?.close();
+    unixServer?.close();
     refresher.stop();
     router.close();
     throw error;
@@ -204,7 +213,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     closing ??= (async () => {
       refresher.stop();
       const stopped = Promise.all(
-        [server, tlsServer].map((listener) => new Promise<void>((resolve) => (listener === null ? resolve() : listener.close(() => resolve())))),
+        [server, tlsServer, unixServer].map((listener) => new Promise<void>((resolve) => (listener === null ? resolve() : listener.close(() => resolve())))),
       );
       if (sessions.size > 0) {
         const allClosed = new Promise<void>((resolve) => (drained = resolve));
@@ -222,7 +231,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     })();
     return closing;
   };
-  return { port, tlsPort, stats: context.proxyInfo, metricsRegistry, metricsPort: metricsServer?.port ?? 0, close };
+  return { port, tlsPort, stats: context.proxyInfo, metricsRegistry, metricsPort: metricsServer?.port ?? 0, adoptClient: (socket) => onClient(socket, true), close };
 }
 
 /** The slot map, the command table and the cluster's Redis version, from the seeds. */

@@ -36,10 +36,14 @@ export class RawClient {
     socket.on('error', () => {});
   }
 
-  /** `resp3`: decode replies as RESP3 (the client still has to send HELLO 3 itself). */
-  static open(port: number, options: { resp3?: boolean } = {}): Promise<RawClient> {
+  /**
+   * Connects to 127.0.0.1:`to`, or to the Unix socket at path `to`. `resp3`: decode replies as RESP3
+   * (the client still has to send HELLO 3 itself).
+   */
+  static open(to: number | string, options: { resp3?: boolean } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(socket, options.resp3 === true)));
+      const address = typeof to === 'string' ? { path: to } : { host: '127.0.0.1', port: to };
+      const socket = connect(address, () => resolve(new RawClient(socket, options.resp3 === true)));
       socket.once('error', reject);
     });
   }

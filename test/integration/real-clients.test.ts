@@ -26,7 +26,7 @@ let workDir: string;
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'slotgate-clients-'));
   cluster = await startRedisCluster();
-  proxy = await startTestProxy(cluster.seeds);
+  proxy = await startTestProxy(cluster.seeds, { unixSocket: join(workDir, 'slotgate.sock') });
   // Defaults, as an application would write it (protocol 3 is ioredis's default), except that a reply
   // that never comes fails its own test in 5 s rather than stalling every later one.
   client = new Redis({ host: '127.0.0.1', port: proxy.port, maxRetriesPerRequest: 0, commandTimeout: 5000 });
@@ -285,6 +285,26 @@ describe('redis-cli, not interactive', () => {
     expect(code).toBe(0);
     const sample = [0, 1, 1499, 2998, 2999];
     expect(await client.mget(...sample.map((i) => `cli:pipe:${i}`))).toEqual(sample.map((i) => `value-${i}`));
+  });
+});
+
+describe('over the Unix socket (unixSocket), as a sidecar\'s application would connect', () => {
+  it('serves ioredis, redis-cli and redis-benchmark alike', async () => {
+    const path = join(workDir, 'slotgate.sock');
+    const local = new Redis({ path, maxRetriesPerRequest: 0, commandTimeout: 5000 });
+    try {
+      await local.mset('unix:a', '1', 'unix:b', '2');
+      expect(distinctSlots(['unix:a', 'unix:b'])).toBe(2);
+      expect(await local.mget('unix:a', 'unix:b', 'unix:none')).toEqual(['1', '2', null]);
+      expect(await local.call('CLIENT', 'INFO')).toContain(`addr=${path}:0 laddr=${path}:0 `);
+    } finally {
+      local.disconnect();
+    }
+    const cli = await runWithInput('redis-cli', ['-s', path], 'GET unix:a\nDBSIZE\n');
+    expect(cli.stderr).toBe('');
+    expect(cli.stdout.split('\n')[0]).toBe('1');
+    const { stdout } = await run('redis-benchmark', ['-s', path, '-t', 'set,get,mset', '-n', '2000', '-c', '10', '-r', '1000', '-P', '4', '--csv'], { timeout: 60_000 });
+    for (const test of ['SET', 'GET', 'MSET (10 keys)']) expect(stdout).toMatch(new RegExp(`^"${test.replace(/[()]/g, '\\$&')}","[1-9]`, 'm'));
   });
 });
 

@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { RawClient } from '../helpers/raw-client.ts';
@@ -10,13 +13,15 @@ let cluster: RedisClusterHandle;
 let slotgate: ChildProcess;
 let port: number;
 let metricsPort: number;
+const socketDir = mkdtempSync(join(tmpdir(), 'slotgate-workers-'));
+const unixSocket = join(socketDir, 'slotgate.sock');
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
   port = await freePort();
   metricsPort = await freePort();
   slotgate = await spawnSlotgate(
-    ['--bind', '127.0.0.1', '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', '2', '--metrics-port', String(metricsPort)],
+    ['--bind', '127.0.0.1', '--port', String(port), '--seeds', cluster.seeds.join(','), '--workers', '2', '--metrics-port', String(metricsPort), '--unix-socket', unixSocket, '--unix-socket-perm', '700'],
     'workers listening',
   );
 });
@@ -24,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   killSlotgate(slotgate);
   await cluster?.stop();
+  rmSync(socketDir, { recursive: true, force: true });
 });
 
 it('spreads clients over worker processes sharing one port, with ids unique across them', async () => {
@@ -44,14 +50,31 @@ it('spreads clients over worker processes sharing one port, with ids unique acro
   expect(ids.size).toBe(clients.length);
 });
 
+it('hands the Unix socket\'s clients to the workers in turn; the supervisor removes the file on stop', async () => {
+  expect(statSync(unixSocket).mode & 0o777).toBe(0o700);
+  const clients = await Promise.all(Array.from({ length: 6 }, () => RawClient.open(unixSocket)));
+  const pids = new Set<string>();
+  try {
+    for (const [i, client] of clients.entries()) {
+      pids.add(/process_id:(\d+)/.exec(String(await client.command('INFO', 'proxy')))?.[1] ?? '');
+      expect(await client.command('SET', `unix:${i}`, String(i))).toBe('OK');
+      expect(await client.command('MGET', 'unix:0', `unix:${i}`)).toEqual(['0', String(i)]);
+      expect(String(await client.command('CLIENT', 'INFO'))).toContain(`addr=${unixSocket}:0 `);
+    }
+  } finally {
+    for (const client of clients) client.close();
+  }
+  expect(pids.size).toBe(2);
+});
+
 it('serves /metrics from the supervisor, summing both workers', async () => {
-  // The first test sent 24 SETs and 24 CLIENT IDs, spread over both workers.
+  // The tests above sent 24 + 6 SETs and 24 CLIENT IDs from 24 + 6 clients, spread over both workers.
   const { status, text } = await scrapeMetrics(metricsPort);
   expect(status).toBe(200);
   expect(metricValue(text, 'slotgate_workers_reporting')).toBe(2);
-  expect(metricValue(text, 'slotgate_commands_total{command="set"}')).toBe(24);
+  expect(metricValue(text, 'slotgate_commands_total{command="set"}')).toBe(30);
   expect(metricValue(text, 'slotgate_commands_total{command="client|id"}')).toBe(24);
-  expect(metricValue(text, 'slotgate_client_connections_accepted_total')).toBe(24);
+  expect(metricValue(text, 'slotgate_client_connections_accepted_total')).toBe(30);
   expect(metricValue(text, 'slotgate_ready')).toBe(2);
   expect(await scrapeMetrics(metricsPort, '/readyz')).toEqual({ status: 200, text: 'ready (2 workers)\n' });
   expect((await scrapeMetrics(metricsPort, '/healthz')).status).toBe(200);
@@ -62,4 +85,5 @@ it('stops every worker on SIGTERM', async () => {
   slotgate.kill('SIGTERM');
   expect(await exited).toBe(0);
   await expect(RawClient.open(port)).rejects.toThrow();
+  expect(existsSync(unixSocket)).toBe(false);
 });

@@ -27,7 +27,7 @@ describe('parseCliArgs', () => {
 
   it('has a flag for every setting', () => {
     for (const spec of settingSpecs) {
-      const examples: Partial<Record<string, string>> = { seeds: 'h:1', logLevel: 'warn', bind: 'h', readFrom: 'replica' };
+      const examples: Partial<Record<string, string>> = { seeds: 'h:1', logLevel: 'warn', bind: 'h', readFrom: 'replica', unixSocketPerm: '770' };
       const value = examples[spec.key] ?? '1';
       expect(Object.keys(parseCliArgs([`--${spec.flag}`, value]).settings)).toEqual([spec.key]);
     }

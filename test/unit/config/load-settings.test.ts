@@ -107,6 +107,8 @@ describe('loadSettings precedence', () => {
       SLOTGATE_BACKEND_TLS_CERT_FILE: '/etc/slotgate/redis-client.pem',
       SLOTGATE_BACKEND_TLS_KEY_FILE: '/etc/slotgate/redis-client.key',
       SLOTGATE_BACKEND_TLS_SERVER_NAME: 'redis.internal',
+      SLOTGATE_UNIX_SOCKET: '/run/slotgate/slotgate.sock',
+      SLOTGATE_UNIX_SOCKET_PERM: '0770',
     };
     expect(Object.keys(env).sort()).toEqual(settingSpecs.map((spec) => spec.env).sort());
     expect(loadSettings([], env)).toEqual({
@@ -141,6 +143,8 @@ describe('loadSettings precedence', () => {
       backendTlsCertFile: '/etc/slotgate/redis-client.pem',
       backendTlsKeyFile: '/etc/slotgate/redis-client.key',
       backendTlsServerName: 'redis.internal',
+      unixSocket: '/run/slotgate/slotgate.sock',
+      unixSocketPerm: '0770',
     });
   });
 
@@ -182,6 +186,12 @@ describe('loadSettings validation', () => {
 
   it('refuses a TLS port that is the plain port too', () => {
     expect(errorFrom(['--port', '7380', '--tls-port', '7380'])).toBe('tlsPort and port are both 7380: the TLS listener needs a port of its own');
+  });
+
+  it('takes Unix socket permission bits in octal, from text or a YAML number, and only with a socket', () => {
+    expect(loadSettings(['--config', yamlFile('unixSocket: /tmp/s.sock\nunixSocketPerm: 770\n')], {}).unixSocketPerm).toBe('770');
+    expect(errorFrom(['--unix-socket', '/tmp/s.sock', '--unix-socket-perm', '778'])).toBe('--unix-socket-perm must be permission bits in octal, such as 770, got "778"');
+    expect(errorFrom(['--unix-socket-perm', '700'])).toBe('unixSocketPerm is set but unixSocket is not: give the path to listen on');
   });
 
   it('refuses timer lengths Node would silently shorten to 1 ms', () => {
