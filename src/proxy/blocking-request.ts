@@ -1,4 +1,6 @@
 import { parseRedirect } from '../cluster/redirect.ts';
+import type { CommandSpec } from '../commands/command-spec.ts';
+import type { RequestView } from '../resp/request-view.ts';
 import { splitAddress } from '../cluster/address.ts';
 import { encodeCommand, encodeError } from '../resp/encode.ts';
 import { BackendConnection, type NodeConnectionSettings } from '../upstream/backend-connection.ts';
@@ -87,4 +89,14 @@ export class BlockingRequest implements ReplyTarget {
     this.onDone(reply, from);
     this.target.complete(reply);
   }
+}
+
+/** BLPOP and the like always may; XREAD and XREADGROUP only when asked to (BLOCK). */
+export function mayBlock(spec: CommandSpec, view: RequestView): boolean {
+  if (spec.name !== 'xread' && spec.name !== 'xreadgroup') return true;
+  for (let i = 1; i < view.argc; i++) {
+    if (view.argEquals(i, 'STREAMS')) return false;
+    if (view.argEquals(i, 'BLOCK')) return true;
+  }
+  return false;
 }

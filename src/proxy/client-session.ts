@@ -1,22 +1,21 @@
 import type { Socket } from 'node:net';
-import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
+import type { CommandSpec } from '../commands/command-spec.ts';
 import { encodeError } from '../resp/encode.ts';
 import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { writeBatch } from '../util/write-batch.ts';
 import { Policy } from './command-policy.ts';
-import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, keySlots, MIXED_SLOTS, requestKeys, SLOT_NOT_SERVED } from './request-keys.ts';
+import { isReadOnly, SLOT_NOT_SERVED } from './request-keys.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
-import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
+import { SessionPubSub, type PubSubHost } from './session-pubsub.ts';
 import { SessionTransactions } from './session-transactions.ts';
-import { answerLocally, wrongArity, type LocalSession } from './local-commands.ts';
+import { answerLocally, unknownCommand, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
-import { Fanout, type MergeParts } from './split/fanout.ts';
 import { mergeInfo } from './split/merge-info.ts';
 import { scanAcrossMasters } from './split/scan.ts';
-import { splitBySlot } from './split/split-by-slot.ts';
+import { routeByKeys, sendToAllMasters, sendToClientsMaster, type RoutingHost } from './route-request.ts';
 import { startReading } from '../util/socket-reader.ts';
 import type { ProxyMetrics } from '../observability/metrics.ts';
 import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
@@ -24,8 +23,6 @@ import { NOAUTH, NO_AUTH_NEEDED, type PasswordCheck } from './client-auth.ts';
 import type { ProxyContext } from './proxy-context.ts';
 
 const EMPTY = Buffer.alloc(0);
-/** Besides (un)subscribing, what Redis lets a subscribed RESP2 client send. */
-const ALLOWED_WHEN_SUBSCRIBED = ['ping', 'quit', 'reset'];
 
 /** What a blocked client may send before slotgate stops reading from it. */
 const BLOCKED_READ_LIMIT = 1024 * 1024;
@@ -38,7 +35,7 @@ const BLOCKED_READ_LIMIT = 1024 * 1024;
  * (the socket wants a drain), the session stops reading from the socket until that clears, so a
  * client can never make slotgate buffer without bound.
  */
-export class ClientSession implements RequestSink, Flushable, LocalSession, PubSubClient {
+export class ClientSession implements RequestSink, Flushable, LocalSession, PubSubHost, RoutingHost {
   readonly id: number;
   /** Picks this client's connection to each node: consecutive in this process, whatever the ids. */
   readonly affinity: number;
@@ -56,8 +53,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   /** Set by HELLO 3: replies in RESP3, from the nodes' RESP3 connections. */
   resp3 = false;
 
+  readonly context: ProxyContext;
   private readonly socket: Socket;
-  private readonly context: ProxyContext;
   private readonly parser: RequestParser;
 
   /** Requests in order; replies leave from the head once complete. */
@@ -79,10 +76,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   private dedicated: DedicatedConnections | null = null;
   private blocked = false;
 
-  /** The connection this client's subscriptions live on, once it has subscribed. */
-  private tunnel: PubSubTunnel | null = null;
-  /** Bytes of pub/sub messages waiting behind a reply still owed (see onPush). */
-  private heldPushBytes = 0;
+  /** SUBSCRIBE and PSUBSCRIBE state, once the client has subscribed. */
+  private pubsub: SessionPubSub | null = null;
 
   /** MULTI … EXEC and WATCH state, once the client has used either. */
   private transactions: SessionTransactions | null = null;
@@ -164,23 +159,14 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       return;
     }
     const kind = this.context.policies.kindOf(spec);
-    // RESP3 lifts these limits: pushes are told apart from replies by their type.
-    if (this.tunnel?.subscribed === true && !this.resp3 && kind !== Policy.subscribe && !ALLOWED_WHEN_SUBSCRIBED.includes(spec.name)) {
-      this.replyLocal(encodeError(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
-      return;
-    }
-    if (this.tunnel?.subscribed === true && !this.resp3 && spec.name === 'ping') {
-      // In subscribed mode Redis answers PING in its pub/sub form; the node says it in turn.
-      this.tunnel.send(view.frame);
-      return;
-    }
+    if (this.pubsub !== null && this.pubsub.handledWhileSubscribed(spec, kind, view)) return;
     if (this.transactions?.queuing === true && kind !== Policy.transaction && spec.name !== 'quit') {
       this.replyLocal(this.transactions.queue(spec, view, kind));
       return;
     }
     switch (kind) {
       case Policy.byKeys:
-        this.routeByKeys(spec, view);
+        routeByKeys(this, spec, view);
         return;
       case Policy.local:
         this.replyLocal(answerLocally(spec, view, this));
@@ -189,16 +175,16 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
         this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
         return;
       case Policy.clientsMaster:
-        this.sendToClientsMaster(view.frame, spec);
+        sendToClientsMaster(this, view.frame, spec);
         return;
       case Policy.allMasters:
-        this.sendToAllMasters(view.frame, this.context.policies.mergeOf(spec), isReadOnly(spec));
+        sendToAllMasters(this, view.frame, this.context.policies.mergeOf(spec), isReadOnly(spec));
         return;
       case Policy.scan:
         scanAcrossMasters(this.enqueue(EMPTY, -1, true), view, this.router);
         return;
       case Policy.info:
-        this.sendToAllMasters(view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true);
+        sendToAllMasters(this, view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true);
         return;
       case Policy.transaction:
         this.sessionTransactions().transactionCommand(spec);
@@ -207,7 +193,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
         this.sessionTransactions().watchCommand(spec, view);
         return;
       case Policy.subscribe:
-        this.subscribeCommand(view.frame, spec);
+        this.pubsub ??= new SessionPubSub(this);
+        this.pubsub.command(view.frame, spec);
         return;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
@@ -232,10 +219,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   setProtocol(resp3: boolean): Buffer | null {
-    if (this.tunnel?.subscribed === true) return encodeError('ERR slotgate: switching protocol while subscribed is not supported');
+    if (this.pubsub?.subscribed === true) return encodeError('ERR slotgate: switching protocol while subscribed is not supported');
     // Connections of the client's own speak the protocol they were opened in: new ones from now on.
-    this.tunnel?.closeWhenSettled();
-    this.tunnel = null;
+    this.pubsub?.dropTunnel();
     // A WATCH lives on one of those connections: EXEC must then fail, not run unwatched.
     this.transactions?.onOwnConnectionsDropped();
     this.dedicated?.closeAll();
@@ -245,7 +231,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   /** For the connections this client opens of its own (blocking, pub/sub): in its protocol. */
-  private ownConnectionSettings(): NodeConnectionSettings {
+  ownConnectionSettings(): NodeConnectionSettings {
     return this.resp3 ? { ...this.context.nodeConnection, resp3: true } : this.context.nodeConnection;
   }
 
@@ -277,7 +263,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.head = head;
     if (head === null) {
       this.tail = null;
-      this.heldPushBytes = 0;
+      this.pubsub?.onRepliesCaughtUp();
     }
     scheduleFlush(this);
     if (this.readingPaused) this.resumeIfRoom();
@@ -319,40 +305,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.socket.destroy();
   }
 
-  private routeByKeys(spec: CommandSpec, view: RequestView): void {
-    const complete = findRequestKeys(spec, view);
-    if (requestKeys.count === 0) {
-      if (!complete) {
-        this.replyLocal(cannotTellKeys(spec));
-        return;
-      }
-      // A command that takes a variable number of keys was given none (EVAL "..." 0): any master
-      // runs it the same.
-      this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
-      return;
-    }
-    const slot = commonSlot(view);
-    if (slot !== MIXED_SLOTS && (spec.flags & CommandFlags.blocking) !== 0 && mayBlock(spec, view)) {
-      this.sendBlocking(view.frame, slot, spec);
-      return;
-    }
-    if (slot === MIXED_SLOTS) {
-      const rule = this.context.policies.splitRuleOf(spec);
-      if (rule === undefined) this.replyLocal(CROSSSLOT);
-      // MSET's arity (-3) lets "MSET k1 v1 k2" through; a node would refuse it, so must we before
-      // splitting reads a value that is not there.
-      else if (requestKeys.indexes[requestKeys.count - 1] + rule.span > view.argc) this.replyLocal(wrongArity(spec.name));
-      else splitBySlot(this.enqueueKeyed(EMPTY, -1, spec), view, requestKeys, keySlots, rule, this.router);
-      return;
-    }
-    this.router.dispatch(this.enqueueKeyed(view.frame, slot, spec));
-  }
-
   /**
    * A command that may block (BLPOP, XREAD BLOCK …) goes over a connection of this client's own,
    * and nothing more of the client's is handled until it returns, as Redis does for a blocked client.
    */
-  private sendBlocking(frame: Buffer, slot: number, spec: CommandSpec): void {
+  sendBlocking(frame: Buffer, slot: number, spec: CommandSpec): void {
     const owner = this.router.ownerOf(slot);
     if (owner === null) {
       this.replyLocal(SLOT_NOT_SERVED);
@@ -401,62 +358,19 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     else if (!this.closing) this.parser.resume();
   }
 
-  /** To the master this client's keyless commands stick to: routed by a slot of that master's, so it follows a failover. */
-  private sendToClientsMaster(frame: Buffer, spec: CommandSpec): void {
-    const slot = this.clientsMasterSlot();
-    if (slot < 0) this.replyLocal(SLOT_NOT_SERVED);
-    else this.router.dispatch(this.enqueue(frame, slot, isReadOnly(spec)));
-  }
-
   /** A slot of the master this client's keyless traffic sticks to (PUBLISH, its subscriptions); -1 when there is none. */
-  private clientsMasterSlot(): number {
+  clientsMasterSlot(): number {
     const masters = this.router.masterCount();
     return masters === 0 ? -1 : this.router.slotOfMaster(this.affinity % masters);
   }
 
-  /** SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE: sent as they are over the client's tunnel. */
-  private subscribeCommand(frame: Buffer, spec: CommandSpec): void {
-    if (this.tunnel === null) {
-      // Any master gets every message; spread subscribers over them.
-      const slot = this.clientsMasterSlot();
-      if (slot < 0) {
-        this.replyLocal(SLOT_NOT_SERVED);
-        return;
-      }
-      const address = this.router.ownerOf(slot) as string;
-      this.tunnel = new PubSubTunnel(address, this.ownConnectionSettings(), this);
-    }
-    if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
-    if (this.resp3) this.tunnel.sendInTurn(frame, this.enqueue(EMPTY, -1, true));
-    else this.tunnel.send(frame);
-  }
-
-  onPush(reply: Buffer): void {
-    if (this.closed) return;
-    // In line behind replies still owed for earlier requests; CLIENT REPLY does not apply to pushes.
-    if (this.head === null) {
-      this.out.push(reply);
-      this.outBytes += reply.length;
-      scheduleFlush(this);
-      return;
-    }
-    // Held until what is ahead completes, which a RESP3 subscriber's BLPOP may put off forever:
-    // bounded like unread replies, since the messages keep coming.
-    this.heldPushBytes += reply.length;
-    if (this.heldPushBytes > this.context.maxClientOutputBytes) {
-      this.context.logger.warn({ client: this.remoteAddress, bytes: this.heldPushBytes }, 'pub/sub messages held behind a pending reply passed the client output limit; closing it');
-      this.destroy();
-      return;
-    }
-    const request = this.enqueue(EMPTY, -1, true);
-    request.silent = false;
-    request.reply = reply;
-  }
-
-  onTunnelLost(): void {
-    // Its subscriptions went with the connection; closing tells the client to subscribe again.
-    this.context.logger.warn({ client: this.remoteAddress }, 'pub/sub connection to the cluster lost; closing the subscriber');
-    this.destroy();
+  writeIfNothingOwed(reply: Buffer): boolean {
+    if (this.closed) return true; // nobody left to write it to
+    if (this.head !== null) return false;
+    this.out.push(reply);
+    this.outBytes += reply.length;
+    scheduleFlush(this);
+    return true;
   }
 
   /** An error reply for a command that was refused; inside MULTI it also dooms the transaction. */
@@ -464,29 +378,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.replyLocal(this.transactions === null ? reply : this.transactions.refuse(reply));
   }
 
-  /**
-   * Sends `frame` to every master, each part routed by a slot that master owns, so a part whose
-   * master fails over follows it to the new one. The merged reply keeps this request's place in line.
-   */
-  private sendToAllMasters(frame: Buffer, merge: MergeParts, readOnly: boolean): void {
-    const count = this.router.masterCount();
-    if (count === 0) {
-      this.replyLocal(SLOT_NOT_SERVED);
-      return;
-    }
-    const fanout = new Fanout(this.enqueue(EMPTY, -1, readOnly), count, merge);
-    for (let i = 0; i < count; i++) this.router.dispatch(fanout.part(i, frame, this.router.slotOfMaster(i)));
-  }
-
-  /** A request routed by its keys: a read may go to a replica when slotgate is set to. */
-  private enqueueKeyed(frame: Buffer, slot: number, spec: CommandSpec): PendingRequest {
-    const readOnly = isReadOnly(spec);
-    const request = this.enqueue(frame, slot, readOnly);
-    if (readOnly && this.context.readFromReplicas) request.replicaRead = true;
-    return request;
-  }
-
-  private enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {
+  enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {
     const request = new PendingRequest(this, frame, slot, readOnly);
     if (this.silent) request.silent = true;
     if (this.tail === null) this.head = request;
@@ -498,7 +390,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   /** A reply slotgate made itself: straight out when nothing is ahead of it, else in line. */
-  private replyLocal(reply: Buffer): void {
+  replyLocal(reply: Buffer): void {
     if (reply[0] === 45 /* '-' */) this.metrics.localErrors++;
     if (this.head === null) {
       if (this.silent) return;
@@ -534,24 +426,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.out = [];
     // Closing a blocked command's connection unblocks it on the node.
     this.dedicated?.closeAll();
-    this.tunnel?.close();
+    this.pubsub?.close();
     this.context.onSessionClosed(this);
   }
-}
-
-/** BLPOP and the like always may; XREAD and XREADGROUP only when asked to (BLOCK). */
-function mayBlock(spec: CommandSpec, view: RequestView): boolean {
-  if (spec.name !== 'xread' && spec.name !== 'xreadgroup') return true;
-  for (let i = 1; i < view.argc; i++) {
-    if (view.argEquals(i, 'STREAMS')) return false;
-    if (view.argEquals(i, 'BLOCK')) return true;
-  }
-  return false;
-}
-
-/** Redis's wording, including the first arguments it quotes back. */
-function unknownCommand(view: RequestView): Buffer {
-  let args = '';
-  for (let i = 1; i < view.argc && args.length < 128; i++) args += `'${view.argString(i).slice(0, 128 - args.length)}' `;
-  return encodeError(`ERR unknown command '${view.argString(0).slice(0, 128)}', with args beginning with: ${args}`);
 }

@@ -119,3 +119,10 @@ function hello(view: RequestView, session: LocalSession): Buffer {
   ];
   return resp3 ? encodeMap(fields) : encodeArray(fields);
 }
+
+/** Redis's wording, including the first arguments it quotes back. */
+export function unknownCommand(view: RequestView): Buffer {
+  let args = '';
+  for (let i = 1; i < view.argc && args.length < 128; i++) args += `'${view.argString(i).slice(0, 128 - args.length)}' `;
+  return encodeError(`ERR unknown command '${view.argString(0).slice(0, 128)}', with args beginning with: ${args}`);
+}

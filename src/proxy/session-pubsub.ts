@@ -1,0 +1,127 @@
+import type { CommandSpec } from '../commands/command-spec.ts';
+import { encodeError } from '../resp/encode.ts';
+import type { RequestView } from '../resp/request-view.ts';
+import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
+import type { ProxyContext } from './proxy-context.ts';
+import { Policy, type PolicyKind } from './command-policy.ts';
+import type { PendingRequest } from './pending-request.ts';
+import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
+import { SLOT_NOT_SERVED } from './request-keys.ts';
+
+const EMPTY = Buffer.alloc(0);
+/** Besides (un)subscribing, what Redis lets a subscribed RESP2 client send. */
+const ALLOWED_WHEN_SUBSCRIBED = ['ping', 'quit', 'reset'];
+
+/** What SessionPubSub needs of its client session. */
+export interface PubSubHost {
+  readonly context: ProxyContext;
+  readonly remoteAddress: string;
+  readonly resp3: boolean;
+  /** The connection settings for connections of the client's own, in its protocol. */
+  ownConnectionSettings(): NodeConnectionSettings;
+  /** A slot of the master this client's keyless traffic sticks to; -1 when there is none. */
+  clientsMasterSlot(): number;
+  replyLocal(reply: Buffer): void;
+  enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest;
+  /** Writes `reply` now and returns true when no reply is owed ahead of it (drops it when the client is gone); false otherwise. */
+  writeIfNothingOwed(reply: Buffer): boolean;
+  destroy(): void;
+}
+
+/**
+ * A client session's SUBSCRIBE and PSUBSCRIBE: the tunnel (the client's own connection to one
+ * master) and the pub/sub messages held in line behind replies still owed. Kept apart from
+ * ClientSession, which holds one only once the client has subscribed.
+ */
+export class SessionPubSub implements PubSubClient {
+  private readonly host: PubSubHost;
+  private tunnel: PubSubTunnel | null = null;
+  /** Bytes of messages waiting behind a reply still owed (see onPush). */
+  private heldPushBytes = 0;
+  private closed = false;
+
+  constructor(host: PubSubHost) {
+    this.host = host;
+  }
+
+  /** From the first SUBSCRIBE until the last subscription is gone. */
+  get subscribed(): boolean {
+    return this.tunnel?.subscribed === true;
+  }
+
+  /**
+   * A RESP2 client in subscribed mode may only (un)subscribe, PING, QUIT and RESET, as in Redis
+   * (RESP3 lifts this: pushes are told apart from replies by their type). Returns true when it
+   * dealt with the request itself: refused it, or sent a PING for the node to answer in its
+   * pub/sub form.
+   */
+  handledWhileSubscribed(spec: CommandSpec, kind: PolicyKind, view: RequestView): boolean {
+    if (!this.subscribed || this.host.resp3) return false;
+    if (kind !== Policy.subscribe && !ALLOWED_WHEN_SUBSCRIBED.includes(spec.name)) {
+      this.host.replyLocal(encodeError(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
+      return true;
+    }
+    if (spec.name === 'ping') {
+      (this.tunnel as PubSubTunnel).send(view.frame);
+      return true;
+    }
+    return false;
+  }
+
+  /** SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE: sent as they are over the client's tunnel. */
+  command(frame: Buffer, spec: CommandSpec): void {
+    if (this.tunnel === null) {
+      // Any master gets every message; spread subscribers over them.
+      const slot = this.host.clientsMasterSlot();
+      if (slot < 0) {
+        this.host.replyLocal(SLOT_NOT_SERVED);
+        return;
+      }
+      const address = this.host.context.router.ownerOf(slot) as string;
+      this.tunnel = new PubSubTunnel(address, this.host.ownConnectionSettings(), this);
+    }
+    if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
+    if (this.host.resp3) this.tunnel.sendInTurn(frame, this.host.enqueue(EMPTY, -1, true));
+    else this.tunnel.send(frame);
+  }
+
+  onPush(reply: Buffer): void {
+    if (this.closed) return;
+    // In line behind replies still owed for earlier requests; CLIENT REPLY does not apply to pushes.
+    if (this.host.writeIfNothingOwed(reply)) return;
+    // Held until what is ahead completes, which a RESP3 subscriber's BLPOP may put off forever:
+    // bounded like unread replies, since the messages keep coming.
+    this.heldPushBytes += reply.length;
+    const { maxClientOutputBytes, logger } = this.host.context;
+    if (this.heldPushBytes > maxClientOutputBytes) {
+      logger.warn({ client: this.host.remoteAddress, bytes: this.heldPushBytes }, 'pub/sub messages held behind a pending reply passed the client output limit; closing it');
+      this.host.destroy();
+      return;
+    }
+    const request = this.host.enqueue(EMPTY, -1, true);
+    request.silent = false;
+    request.reply = reply;
+  }
+
+  /** Every reply owed has been written, the held messages with them. */
+  onRepliesCaughtUp(): void {
+    this.heldPushBytes = 0;
+  }
+
+  onTunnelLost(): void {
+    // Its subscriptions went with the connection; closing tells the client to subscribe again.
+    this.host.context.logger.warn({ client: this.host.remoteAddress }, 'pub/sub connection to the cluster lost; closing the subscriber');
+    this.host.destroy();
+  }
+
+  /** HELLO switched the protocol: the tunnel spoke the old one, so later subscriptions get a new tunnel. */
+  dropTunnel(): void {
+    this.tunnel?.closeWhenSettled();
+    this.tunnel = null;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.tunnel?.close();
+  }
+}
