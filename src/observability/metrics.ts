@@ -1,6 +1,7 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { CommandTable } from '../commands/command-table.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
+import { LATENCY_BUCKETS_SECONDS, RequestLatency } from './request-latency.ts';
 
 /**
  * Counters the data path bumps itself, as plain numbers: an increment costs a few nanoseconds,
@@ -23,9 +24,12 @@ export class ProxyMetrics {
   clientBytesRead = 0;
   /** Bytes written to clients, one add per flush. */
   clientBytesWritten = 0;
+  /** How long requests the cluster answered took, per command. */
+  readonly latency: RequestLatency;
 
   constructor(commandCount: number) {
     this.commands = new Float64Array(commandCount);
+    this.latency = new RequestLatency(commandCount);
   }
 }
 
@@ -121,6 +125,7 @@ export function createMetricsRegistry(metrics: ProxyMetrics, table: CommandTable
       }
     },
   });
+  registry.registerMetric(latencyHistogram(metrics.latency, table));
   new Gauge({
     name: 'slotgate_backend_connections',
     help: 'Connections to cluster nodes by role and health (up, idle: not needed yet, suspect: lost or connecting, down: refused).',
@@ -135,4 +140,31 @@ export function createMetricsRegistry(metrics: ProxyMetrics, table: CommandTable
     },
   });
   return registry;
+}
+
+/**
+ * slotgate_request_duration_seconds{command}, built at scrape time from RequestLatency's counts.
+ * prom-client's Histogram can only take observations one at a time, so this is a metric of our own
+ * that hands the registry the series in the shape Histogram.get() does (which is also what the
+ * supervisor's AggregatorRegistry sums across workers).
+ */
+function latencyHistogram(latency: RequestLatency, table: CommandTable): Metric {
+  const name = 'slotgate_request_duration_seconds';
+  const help = "Time from reading a request to writing its reply, for requests the cluster answered (not slotgate's own replies), by command.";
+  const get = async () => {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (let id = 0; id < latency.sumsMs.length; id++) {
+      const histogram = latency.histogramOf(id);
+      if (histogram === null) continue;
+      const command = table.getById(id)?.name ?? String(id);
+      histogram.cumulative.forEach((count, slot) => {
+        const le = slot < LATENCY_BUCKETS_SECONDS.length ? LATENCY_BUCKETS_SECONDS[slot] : '+Inf';
+        values.push({ labels: { le, command }, value: count, metricName: `${name}_bucket` });
+      });
+      values.push({ labels: { command }, value: histogram.sumSeconds, metricName: `${name}_sum` });
+      values.push({ labels: { command }, value: histogram.cumulative[histogram.cumulative.length - 1], metricName: `${name}_count` });
+    }
+    return { name, help, type: 'histogram', values, aggregator: 'sum' };
+  };
+  return { name, help, type: 'histogram', aggregator: 'sum', get, reset() {} } as unknown as Metric;
 }

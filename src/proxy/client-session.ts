@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { CommandSpec } from '../commands/command-spec.ts';
 import { encodeError } from '../resp/encode.ts';
 import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
@@ -46,7 +47,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   readonly remoteAddress: string;
   readonly localAddress: string;
   readonly connectedAt = Date.now();
-  lastActiveAt = this.connectedAt;
+  /** performance.now() at the last read from the client: the arrival time of what it brought. */
+  private lastReadAt = performance.now();
+  /** The command being handled (CommandSpec.id), for the latency of its reply; -1 for none. */
+  private commandId = -1;
   lastCommand = 'NULL';
   /** False until the client gives the password, when one is set; true from the start otherwise. */
   authenticated: boolean;
@@ -93,6 +97,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return this.context.serverVersion;
   }
 
+  /** Date.now() of the last read from the client (CLIENT LIST's idle). */
+  get lastActiveAt(): number {
+    return performance.timeOrigin + this.lastReadAt;
+  }
+
   get password(): PasswordCheck | null {
     return this.context.password;
   }
@@ -114,7 +123,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     startReading(socket, (chunk: Buffer) => {
       // After QUIT or a protocol error nothing more is read: it would only pile up.
       if (this.closing) return;
-      this.lastActiveAt = Date.now();
+      this.lastReadAt = performance.now();
       this.metrics.clientBytesRead += chunk.length;
       try {
         this.parser.feed(chunk);
@@ -143,10 +152,12 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.skipNext = false;
     const spec = this.context.table.lookup(view);
     if (spec === undefined) {
+      this.commandId = -1;
       this.refuse(unknownCommand(view));
       return;
     }
     this.lastCommand = spec.name;
+    this.commandId = spec.id;
     this.metrics.commands[spec.id]++;
     const arity = spec.arity;
     if ((arity > 0 && view.argc !== arity) || view.argc < -arity) {
@@ -248,14 +259,17 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     while (head !== null && head.reply !== null) {
       if (head.silent) {
         // CLIENT REPLY OFF/SKIP: carried out, not answered.
-      } else if (head.pieces !== null) {
-        for (const piece of head.pieces) {
-          this.out.push(piece);
-          this.outBytes += piece.length;
-        }
       } else {
-        this.out.push(head.reply);
-        this.outBytes += head.reply.length;
+        if (head.pieces !== null) {
+          for (const piece of head.pieces) {
+            this.out.push(piece);
+            this.outBytes += piece.length;
+          }
+        } else {
+          this.out.push(head.reply);
+          this.outBytes += head.reply.length;
+        }
+        if (head.commandId >= 0) this.metrics.latency.completed(head.commandId, head.arrivedAt);
       }
       this.pending--;
       head = head.next;
@@ -380,6 +394,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {
     const request = new PendingRequest(this, frame, slot, readOnly);
+    request.commandId = this.commandId;
+    request.arrivedAt = this.lastReadAt;
     if (this.silent) request.silent = true;
     if (this.tail === null) this.head = request;
     else this.tail.next = request;
@@ -399,7 +415,15 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       scheduleFlush(this);
       return;
     }
-    this.enqueue(EMPTY, -1, true).reply = reply;
+    this.queueReady(reply);
+  }
+
+  /** A reply that needs nothing more (slotgate's own, or a pub/sub message): in line, and not timed. */
+  queueReady(reply: Buffer): PendingRequest {
+    const request = this.enqueue(EMPTY, -1, true);
+    request.reply = reply;
+    request.commandId = -1;
+    return request;
   }
 
   /** Stops reading, and stops parsing what was already read: the limits hold to the request. */

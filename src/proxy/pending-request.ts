@@ -28,6 +28,10 @@ export class PendingRequest implements RoutedRequest {
   reply: Buffer | null = null;
   /** Set instead of one reply buffer for a large merged reply (KEYS): its pieces, in order. */
   pieces: Buffer[] | null = null;
+  /** Its command's CommandSpec.id, for the latency metric; -1: not timed (slotgate's own replies). */
+  commandId = -1;
+  /** performance.now() of the read that brought it in. */
+  arrivedAt = 0;
   /** Under CLIENT REPLY OFF/SKIP: carried out, but its reply is not sent. */
   silent = false;
   next: PendingRequest | null = null;

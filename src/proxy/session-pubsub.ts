@@ -23,6 +23,8 @@ export interface PubSubHost {
   clientsMasterSlot(): number;
   replyLocal(reply: Buffer): void;
   enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest;
+  /** Queues a reply that needs nothing more, in line behind those owed. */
+  queueReady(reply: Buffer): PendingRequest;
   /** Writes `reply` now and returns true when no reply is owed ahead of it (drops it when the client is gone); false otherwise. */
   writeIfNothingOwed(reply: Buffer): boolean;
   destroy(): void;
@@ -98,9 +100,8 @@ export class SessionPubSub implements PubSubClient {
       this.host.destroy();
       return;
     }
-    const request = this.host.enqueue(EMPTY, -1, true);
-    request.silent = false;
-    request.reply = reply;
+    // CLIENT REPLY OFF does not silence pushes.
+    this.host.queueReady(reply).silent = false;
   }
 
   /** Every reply owed has been written, the held messages with them. */

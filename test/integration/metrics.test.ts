@@ -33,6 +33,10 @@ it('serves /metrics on metricsPort with commands, errors, clients and backend he
     expect(master[0]).toBeGreaterThan(0);
     expect(master[3]).toBe(0);
     expect(text).toContain('process_resident_memory_bytes');
+    // Timed: the GETs the cluster answered; not the errors slotgate made itself.
+    expect(metricValue(text, 'slotgate_request_duration_seconds_count{command="get"}')).toBe(5);
+    expect(metricValue(text, 'slotgate_request_duration_seconds_bucket{le="10",command="get"}')).toBe(5);
+    expect(metricValue(text, 'slotgate_request_duration_seconds_count{command="sinter"}')).toBeUndefined();
   } finally {
     client.close();
   }

@@ -75,6 +75,8 @@ it('serves /metrics from the supervisor, summing both workers', async () => {
   expect(metricValue(text, 'slotgate_commands_total{command="set"}')).toBe(30);
   expect(metricValue(text, 'slotgate_commands_total{command="client|id"}')).toBe(24);
   expect(metricValue(text, 'slotgate_client_connections_accepted_total')).toBe(30);
+  expect(metricValue(text, 'slotgate_request_duration_seconds_count{command="set"}')).toBe(30);
+  expect(metricValue(text, 'slotgate_request_duration_seconds_bucket{le="+Inf",command="set"}')).toBe(30);
   expect(metricValue(text, 'slotgate_ready')).toBe(2);
   expect(await scrapeMetrics(metricsPort, '/readyz')).toEqual({ status: 200, text: 'ready (2 workers)\n' });
   expect((await scrapeMetrics(metricsPort, '/healthz')).status).toBe(200);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { CommandTable } from '../../../src/commands/command-table.ts';
 import { parseCommandReply } from '../../../src/commands/parse-command-reply.ts';
@@ -81,6 +82,25 @@ describe('createMetricsRegistry', () => {
     expect(text).toContain('# TYPE slotgate_client_connections gauge');
     // Node's process metrics come with it.
     expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('publishes request latency as a histogram per command the cluster answered', async () => {
+    const metrics = new ProxyMetrics(table.size);
+    const get = table.get('get')!;
+    metrics.latency.completed(get.id, performance.now() - 2); // 2 ms
+    metrics.latency.completed(get.id, performance.now() - 2000); // 2 s
+    await new Promise((resolve) => setImmediate(resolve));
+    const text = await createMetricsRegistry(metrics, table, () => state()).metrics();
+    const series = (suffix: string) => `slotgate_request_duration_seconds_${suffix}`;
+    expect(text).toContain('# TYPE slotgate_request_duration_seconds histogram');
+    expect(valueOf(text, `${series('bucket')}{le="0.001",command="get"}`)).toBe(0);
+    expect(valueOf(text, `${series('bucket')}{le="0.0025",command="get"}`)).toBe(1);
+    expect(valueOf(text, `${series('bucket')}{le="2.5",command="get"}`)).toBe(2);
+    expect(valueOf(text, `${series('bucket')}{le="+Inf",command="get"}`)).toBe(2);
+    expect(valueOf(text, `${series('count')}{command="get"}`)).toBe(2);
+    expect(valueOf(text, `${series('sum')}{command="get"}`)).toBeGreaterThan(2);
+    // Commands with no timed reply are not emitted.
+    expect(valueOf(text, `${series('count')}{command="set"}`)).toBeUndefined();
   });
 
   it('reports totals, not increments, on every scrape', async () => {
