@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   try {
     if (workerIndex === undefined && workers > 1) {
       let pool = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), logger);
-      const { children } = pool;
+      const { children, serving } = pool;
       if (settings.metricsPort !== 0) {
         // The supervisor serves /metrics, summing its workers' answers on each scrape. Stopped last:
         // probes keep answering (/readyz: not ready) while the workers drain.
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       if (settings.unixSocket !== '') {
         // Only one process can bind the path: the supervisor accepts there and hands clients to the
         // workers. Stopped first, which also removes the socket file.
-        pool = await besideWorkers(pool, () => forwardUnixClients(settings.unixSocket, settings.unixSocketPerm, children, logger), true);
+        pool = await besideWorkers(pool, () => forwardUnixClients(settings.unixSocket, settings.unixSocketPerm, serving, logger), true);
       }
       proxy = pool;
     } else {

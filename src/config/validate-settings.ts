@@ -15,7 +15,7 @@ export type ValueRule =
   | { type: 'secret' }
   | { type: 'boolean' }
   | { type: 'text' }
-  /** File permission bits in octal, as text ("770"); YAML's 770 (a number) means the same. "" for none. */
+  /** File permission bits in octal, as text ("770"; in YAML, in quotes); "" for none. */
   | { type: 'mode' };
 
 export type SettingValue = string | number | string[] | boolean;
@@ -77,11 +77,10 @@ function checkValue(rule: ValueRule, value: unknown, subject: string, fromText: 
       if (typeof value === 'string' && /^(yes|true|1)$/i.test(value)) return true;
       if (typeof value === 'string' && /^(no|false|0)$/i.test(value)) return false;
       break;
-    case 'mode': {
-      const digits = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
-      if (typeof digits === 'string' && /^([0-7]{3,4})?$/.test(digits.trim())) return digits.trim();
+    case 'mode':
+      // Text only: YAML reads 0o770 as the number 504, whose digits would pass as other bits.
+      if (typeof value === 'string' && /^([0-7]{3,4})?$/.test(value.trim())) return value.trim();
       break;
-    }
     case 'text':
       // A path or a name; "" means none. Files are checked once the settings are merged (tls-files.ts).
       if (typeof value === 'string') return value;
@@ -149,7 +148,7 @@ export function expectation(rule: ValueRule): string {
     case 'boolean':
       return 'yes or no (true or false)';
     case 'mode':
-      return 'permission bits in octal, such as 770';
+      return 'octal permission bits as text, such as "770" (quoted in YAML)';
     case 'secret':
     case 'text':
       return 'text';

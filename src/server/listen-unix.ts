@@ -35,19 +35,22 @@ function bind(server: Server, path: string): Promise<void> {
 
 async function removeIfStale(path: string): Promise<void> {
   if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket; not removing it`);
-  if (await answers(path)) throw new Error(`another process is listening on ${path}`);
+  const answer = await probe(path);
+  if (answer === 'listening') throw new Error(`another process is listening on ${path}`);
+  // Only a refusal says nobody listens: EAGAIN (a full backlog) or EACCES (someone else's socket)
+  // come from a live one.
+  if (answer !== 'ECONNREFUSED') throw new Error(`cannot tell whether another process is listening on ${path} (${answer}); not removing it`);
   unlinkSync(path);
 }
 
-/** Whether something accepts connections on the socket file `path`. */
-function answers(path: string): Promise<boolean> {
+/** 'listening' when something accepts connections on the socket file `path`, else the connect error's code. */
+function probe(path: string): Promise<string> {
   return new Promise((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
+    const socket = connect({ path });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('listening');
     });
-    // ECONNREFUSED: a socket file with no listener behind it.
-    probe.once('error', () => resolve(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
 }

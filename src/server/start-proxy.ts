@@ -194,6 +194,9 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     port = await listen(server, settings.port, settings.bind, options.reusePort === true);
     if (tlsServer !== null) tlsPort = await listen(tlsServer, settings.tlsPort, settings.bind, options.reusePort === true);
     if (unixServer !== null) await listenUnix(unixServer, settings.unixSocket, settings.unixSocketPerm);
+    // A failed accept (EMFILE when out of file descriptors, say) costs that one connection; without a
+    // listener Node would throw it and end the process, every client with it.
+    for (const listener of [server, tlsServer, unixServer]) listener?.on('error', (error) => logger.error({ err: error.message }, 'accepting a client connection failed'));
     if (metricsRegistry !== null && options.serveMetrics !== false) {
       const registry = metricsRegistry;
       const render = async () => ({ contentType: registry.contentType, body: await registry.metrics() });

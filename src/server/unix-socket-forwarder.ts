@@ -17,12 +17,13 @@ export function isForwardedClient(message: unknown, handle: unknown): handle is 
  * one process can bind a path, so the workers cannot each listen there. Clients are long-lived, so
  * one IPC message per connection costs nothing that matters; the requests never pass through here.
  */
-export async function forwardUnixClients(path: string, perm: string, workers: () => ChildProcess[], logger: Logger): Promise<{ close(): Promise<void> }> {
+export async function forwardUnixClients(path: string, perm: string, servingWorkers: () => ChildProcess[], logger: Logger): Promise<{ close(): Promise<void> }> {
   let next = 0;
   // Paused, so nothing is read here before the socket moves to the worker.
   const server = createServer({ pauseOnConnect: true }, (socket) => {
     socket.on('error', () => {});
-    const ready = workers().filter((child) => child.connected);
+    // Only workers that are listening: one still starting (a restart) has no handler for clients yet.
+    const ready = servingWorkers().filter((child) => child.connected);
     if (ready.length === 0) {
       socket.destroy();
       return;
@@ -34,6 +35,15 @@ export async function forwardUnixClients(path: string, perm: string, workers: ()
       socket.destroy();
     });
   });
-  await listenUnix(server, path, perm);
-  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  // Failed accepts (EMFILE, say) are reported here instead of ending the supervisor and its workers.
+  server.on('error', (error) => logger.error({ err: error.message }, 'accepting on the Unix socket failed'));
+  try {
+    await listenUnix(server, path, perm);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  // Not waiting for close's callback: it comes only once every client handed over has left, and the
+  // workers, stopped next, are what ends those. Stopping to listen and removing the file are at once.
+  return { close: async () => void server.close() };
 }

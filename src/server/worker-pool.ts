@@ -15,6 +15,8 @@ export interface WorkerPool {
   port: number;
   /** The workers running now (the supervisor asks them for their metrics). */
   children(): ChildProcess[];
+  /** The workers serving clients now: started and listening, not exited. */
+  serving(): ChildProcess[];
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export interface WorkerPool {
  */
 export async function startWorkers(count: number, mainScript: string, argv: string[], logger: Logger): Promise<WorkerPool> {
   const workers = new Map<number, ChildProcess>();
+  const serving = new Set<ChildProcess>();
   const restarts: number[] = [];
   let stopping = false;
   let port = 0;
@@ -42,11 +45,13 @@ export async function startWorkers(count: number, mainScript: string, argv: stri
       child.on('message', (message: { listening?: number }) => {
         if (typeof message?.listening === 'number' && !listening) {
           listening = true;
+          serving.add(child);
           resolve(message.listening);
         }
       });
       child.on('exit', (code, signal) => {
         workers.delete(index);
+        serving.delete(child);
         if (!listening) {
           reject(new Error(`worker ${index} exited before listening (code ${code}, signal ${signal})`));
           return;
@@ -98,5 +103,5 @@ export async function startWorkers(count: number, mainScript: string, argv: stri
     throw error;
   }
   logger.info({ workers: count, port }, 'workers listening');
-  return { port, children: () => [...workers.values()], close };
+  return { port, children: () => [...workers.values()], serving: () => [...serving], close };
 }

@@ -57,7 +57,7 @@ interface HandleWithUserBuffer {
 
 /**
  * Starts reading an accepted socket that the server created paused (pauseOnConnect): into the
- * shared buffer when this Node allows it, through 'data' events otherwise. `onChunk` gets bytes
+ * shared buffer when this Node allows it and nothing was read yet, through 'data' events otherwise. `onChunk` gets bytes
  * that are its own to keep. socket.pause()/resume() keep working either way.
  *
  * A TLSSocket always takes the 'data' path: it has read already (the handshake), may hold decrypted
@@ -67,7 +67,10 @@ interface HandleWithUserBuffer {
 export function startReading(socket: Socket, onChunk: OnChunk): void {
   const handle = (socket as unknown as { _handle: HandleWithUserBuffer | null })._handle;
   const plain = !(socket instanceof TLSSocket);
-  if (plain && onreadSymbols !== undefined && handle !== null && typeof handle.useUserBuffer === 'function') {
+  // Bytes Node already read into the stream (a socket handed over from another process can start
+  // reading before it reaches us) would be skipped by the switch: such a socket keeps 'data'.
+  const unread = socket.readableLength > 0;
+  if (plain && !unread && onreadSymbols !== undefined && handle !== null && typeof handle.useUserBuffer === 'function') {
     const option = sharedReadOption(onChunk);
     const fields = socket as unknown as Record<symbol, unknown>;
     fields[onreadSymbols.buffer] = option.buffer;

@@ -82,10 +82,16 @@ it('serves /metrics from the supervisor, summing both workers', async () => {
   expect((await scrapeMetrics(metricsPort, '/healthz')).status).toBe(200);
 });
 
-it('stops every worker on SIGTERM', async () => {
+it('stops every worker on SIGTERM, at once though a Unix-socket client is still connected', async () => {
+  const idle = await RawClient.open(unixSocket);
+  expect(await idle.command('PING')).toBe('PONG');
   const exited = new Promise<number | null>((resolve) => slotgate.once('exit', (code) => resolve(code)));
+  const stoppedAt = Date.now();
   slotgate.kill('SIGTERM');
   expect(await exited).toBe(0);
+  // Not the 10 s shutdown timeout: the supervisor does not wait for the clients it handed over.
+  expect(Date.now() - stoppedAt).toBeLessThan(5000);
+  idle.close();
   await expect(RawClient.open(port)).rejects.toThrow();
   expect(existsSync(unixSocket)).toBe(false);
 });

@@ -188,9 +188,11 @@ describe('loadSettings validation', () => {
     expect(errorFrom(['--port', '7380', '--tls-port', '7380'])).toBe('tlsPort and port are both 7380: the TLS listener needs a port of its own');
   });
 
-  it('takes Unix socket permission bits in octal, from text or a YAML number, and only with a socket', () => {
-    expect(loadSettings(['--config', yamlFile('unixSocket: /tmp/s.sock\nunixSocketPerm: 770\n')], {}).unixSocketPerm).toBe('770');
-    expect(errorFrom(['--unix-socket', '/tmp/s.sock', '--unix-socket-perm', '778'])).toBe('--unix-socket-perm must be permission bits in octal, such as 770, got "778"');
+  it('takes Unix socket permission bits as octal text, and only with a socket', () => {
+    expect(loadSettings(['--config', yamlFile('unixSocket: /tmp/s.sock\nunixSocketPerm: "770"\n')], {}).unixSocketPerm).toBe('770');
+    expect(errorFrom(['--unix-socket', '/tmp/s.sock', '--unix-socket-perm', '778'])).toBe('--unix-socket-perm must be octal permission bits as text, such as "770" (quoted in YAML), got "778"');
+    // YAML reads 0o770 as 504: a number is refused rather than taken for other bits.
+    expect(errorFrom(['--config', yamlFile('unixSocket: /tmp/s.sock\nunixSocketPerm: 0o770\n')])).toMatch(/unixSocketPerm must be octal permission bits as text.*got 504$/);
     expect(errorFrom(['--unix-socket-perm', '700'])).toBe('unixSocketPerm is set but unixSocket is not: give the path to listen on');
   });
 

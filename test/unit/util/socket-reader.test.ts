@@ -81,6 +81,30 @@ describe('startReading', () => {
   });
 });
 
+describe('startReading on a socket that has read already', () => {
+  it('passes on what the stream holds, then what follows (a socket handed over by another process)', async () => {
+    const chunks: Buffer[] = [];
+    let accepted!: Socket;
+    // Accepted flowing (not paused), as a socket handed over IPC arrives: it reads before startReading.
+    server = createServer((socket) => {
+      sockets.push(socket);
+      accepted = socket;
+      socket.pause();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const sender = client((server.address() as AddressInfo).port);
+    await once(sender, 'connect');
+    sender.write('early');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(accepted.readableLength).toBe(5);
+    startReading(accepted, (chunk) => chunks.push(chunk));
+    sender.write('-late');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(Buffer.concat(chunks).toString()).toBe('early-late');
+  });
+});
+
 describe('startReading on a TLS socket', () => {
   let certs: TestCerts;
   beforeAll(async () => {
