@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
 import type { MergeParts } from './split/fanout.ts';
-import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, randomNonNull, sumIntegers } from './split/merge-replies.ts';
+import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, newestSlowlogEntries, randomNonNull, sumIntegers } from './split/merge-replies.ts';
 import { SPLIT_RULES, type SplitRule } from './split/split-by-slot.ts';
 
 /** What the proxy does with a command, decided once per command at start-up. */
@@ -36,7 +36,7 @@ export const Policy = {
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
 /** Handled in local-commands.ts. A container name covers the subcommands not listed on their own. */
-const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'auth'];
+const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'auth', 'role', 'acl|whoami'];
 
 /**
  * Cluster-wide commands: every master must run them (FLUSHALL, SCRIPT LOAD) or hold part of the
@@ -57,6 +57,12 @@ const ALL_MASTERS = new Map<string, MergeParts>([
   ['function|delete', allSucceeded],
   ['function|flush', allSucceeded],
   ['function|restore', allSucceeded],
+  // Diagnostics an operator reads from the cluster as if from one Redis.
+  ['slowlog|get', newestSlowlogEntries],
+  ['slowlog|len', sumIntegers],
+  ['slowlog|reset', allSucceeded],
+  ['latency|latest', concatArrays],
+  ['latency|reset', sumIntegers],
 ]);
 
 /** Keyless commands whose answer does not depend on which master gives it. */

@@ -32,6 +32,9 @@ export interface LocalSession extends AuthSession {
   setProtocol(resp3: boolean): Buffer | null;
 }
 
+const MASTER_ROLE = Buffer.from('*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n');
+const DEFAULT_USER = encodeBulk('default');
+
 /**
  * Commands slotgate answers itself, for the connection it was sent on: no backend has the answer
  * (the client's name, its id) or none is needed (PING). Arity is checked before these run.
@@ -54,6 +57,12 @@ export function answerLocally(spec: CommandSpec, view: RequestView, session: Loc
       return hello(view, session);
     case 'auth':
       return authCommand(view, session);
+    case 'role':
+      // To its clients slotgate is one standalone master, with no replicas of its own.
+      return MASTER_ROLE;
+    case 'acl':
+      // ACL WHOAMI: slotgate knows one user, the default one (see `password`).
+      return DEFAULT_USER;
     default:
       return encodeError(`ERR slotgate: no local handler for '${spec.name}'`);
   }

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { RawClient } from '../helpers/raw-client.ts';
+import { nodeCommand } from '../helpers/cluster-admin.ts';
 import { startTestProxy } from '../helpers/test-proxy.ts';
 import type { RunningProxy } from '../../src/server/start-proxy.ts';
 
@@ -125,6 +127,34 @@ describe('one endpoint for the whole cluster', () => {
     expect(String(await raw.command('NOSUCH', 'a'))).toMatch(/ERR unknown command 'NOSUCH', with args beginning with: 'a'/);
     expect(await raw.command('QUIT')).toBe('OK');
     await raw.closed();
+  });
+
+  it('answers ROLE and ACL WHOAMI as one standalone master would, and reads SLOWLOG across the masters', async () => {
+    const raw = await RawClient.open(proxy.port);
+    try {
+      expect(await raw.command('ROLE')).toEqual(['master', 0, []]);
+      expect(await raw.command('ACL', 'WHOAMI')).toBe('default');
+      expect(await raw.command('SLOWLOG', 'RESET')).toBe('OK');
+      for (const node of cluster.seeds) await nodeCommand(node, 'CONFIG', 'SET', 'slowlog-log-slower-than', '0');
+      try {
+        await raw.command('SET', 'slow:a', '1');
+        await raw.command('SET', 'slow:b', '2');
+        expect(calculateSlot('slow:a')).not.toBe(calculateSlot('slow:b'));
+      } finally {
+        for (const node of cluster.seeds) await nodeCommand(node, 'CONFIG', 'SET', 'slowlog-log-slower-than', '10000');
+      }
+      // Two masters logged the SETs (and each its CONFIG SET): the newest first, whichever master.
+      expect(await raw.command('SLOWLOG', 'LEN')).toBeGreaterThanOrEqual(2);
+      const entries = (await raw.command('SLOWLOG', 'GET', '-1')) as unknown[][];
+      const commands = entries.map((logged) => (logged[3] as string[]).join(' '));
+      expect(commands).toContain('SET slow:a 1');
+      expect(commands).toContain('SET slow:b 2');
+      const times = entries.map((logged) => logged[1] as number);
+      expect(times).toEqual([...times].sort((a, b) => b - a));
+      expect(await raw.command('SLOWLOG', 'GET', '1')).toHaveLength(1);
+    } finally {
+      raw.close();
+    }
   });
 
   it('answers inline commands, as telnet users and PING_INLINE send them', async () => {

@@ -1,6 +1,6 @@
-import { encodeError, encodeInteger, OK_REPLY } from '../../resp/encode.ts';
+import { encodeArray, encodeError, encodeInteger, OK_REPLY } from '../../resp/encode.ts';
 import { copyBytes, headerLength, writeHeader } from '../../resp/bytes.ts';
-import { arrayElements, elementBounds, isError, isNull, readArrayHeader, readInteger } from '../../resp/reply-reader.ts';
+import { arrayElements, elementBounds, isError, isNull, readArrayHeader, readInteger, readString } from '../../resp/reply-reader.ts';
 import type { Fanout } from './fanout.ts';
 
 /**
@@ -80,6 +80,34 @@ export function minInteger(parts: Buffer[]): Buffer {
     min = Math.min(min, value);
   }
   return encodeInteger(min);
+}
+
+/** SLOWLOG GET without a count: Redis's default. */
+const SLOWLOG_DEFAULT_COUNT = 10;
+
+/**
+ * SLOWLOG GET [count]: every master's entries, newest first (by their timestamp), at most `count`
+ * of them (-1: all), as one Redis would list its own. Entry ids are each master's own, so two
+ * entries may share one.
+ */
+export function newestSlowlogEntries(parts: Buffer[], fanout: Fanout): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  const args = arrayElements(fanout.frames[0]);
+  const countArg = args !== null && args.length > 2 ? Number(readString(args[2])) : SLOWLOG_DEFAULT_COUNT;
+  const entries: { time: number; id: number; bytes: Buffer }[] = [];
+  for (const part of parts) {
+    const elements = arrayElements(part);
+    if (elements === null) return unexpected(part);
+    for (const entry of elements) {
+      const fields = arrayElements(entry);
+      if (fields === null || fields.length < 2) return unexpected(part);
+      entries.push({ id: readInteger(fields[0]) ?? 0, time: readInteger(fields[1]) ?? 0, bytes: entry });
+    }
+  }
+  entries.sort((a, b) => b.time - a.time || b.id - a.id);
+  const kept = countArg < 0 ? entries : entries.slice(0, countArg);
+  return encodeArray(kept.map((entry) => entry.bytes));
 }
 
 /**

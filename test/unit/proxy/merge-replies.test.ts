@@ -9,6 +9,7 @@ import {
   minInteger,
   minOfIntegerArrays,
   msetResult,
+  newestSlowlogEntries,
   reorderArrays,
   sumIntegers,
 } from '../../../src/proxy/split/merge-replies.ts';
@@ -382,5 +383,32 @@ describe('mergeInfo', () => {
     const sections = sectionsOf(reply);
     expect([...sections.keys()]).toEqual(['Proxy', 'Keyspace']);
     expect(sections.get('Keyspace')).toEqual(['db0:keys=5,expires=1,avg_ttl=10']);
+  });
+});
+
+describe('newestSlowlogEntries', () => {
+  /** One SLOWLOG entry as a node sends it: id, unix time, microseconds, arguments, client, name. */
+  function entry(id: number, time: number, command: string): string {
+    return `*6\r\n:${id}\r\n:${time}\r\n:15000\r\n*1\r\n$${command.length}\r\n${command}\r\n$15\r\n127.0.0.1:50000\r\n$0\r\n\r\n`;
+  }
+  function part(...entries: string[]): Buffer {
+    return resp(`*${entries.length}\r\n${entries.join('')}`);
+  }
+  const parts = [part(entry(2, 300, 'KEYS'), entry(1, 100, 'SORT')), part(entry(7, 200, 'SUNION')), part()];
+  const commands = (reply: Buffer) => arrayElements(reply)!.map((element) => readString(arrayElements(arrayElements(element)![3])![0]));
+
+  it("lists every master's entries newest first, ten by default as Redis does", () => {
+    expect(commands(newestSlowlogEntries(parts, withFrames([['SLOWLOG', 'GET']])))).toEqual(['KEYS', 'SUNION', 'SORT']);
+  });
+
+  it('keeps at most the count asked for, and all of them for -1', () => {
+    expect(commands(newestSlowlogEntries(parts, withFrames([['SLOWLOG', 'GET', '2']])))).toEqual(['KEYS', 'SUNION']);
+    expect(commands(newestSlowlogEntries(parts, withFrames([['slowlog', 'get', '-1']])))).toHaveLength(3);
+    expect(text(newestSlowlogEntries([part(), part()], withFrames([['SLOWLOG', 'GET']])))).toBe('*0|');
+  });
+
+  it('returns the first error', () => {
+    const error = resp('-ERR count should be greater than or equal to -1\r\n');
+    expect(newestSlowlogEntries([error, error], withFrames([['SLOWLOG', 'GET', '-5']]))).toBe(error);
   });
 });
