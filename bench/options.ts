@@ -2,14 +2,22 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export const ARM_NAMES = ['direct', 'slotgate', 'slotgate-all', 'nutcracker'] as const;
+export const ARM_NAMES = ['direct', 'slotgate', 'slotgate-unix', 'slotgate-all', 'nutcracker'] as const;
 export type ArmName = (typeof ARM_NAMES)[number];
+/** The arms run when --arms is not given: slotgate-unix only when asked for. */
+export const DEFAULT_ARMS: readonly ArmName[] = ['direct', 'slotgate', 'slotgate-all', 'nutcracker'];
+
+/** redis-benchmark's -n is a C int. */
+const MAX_REQUESTS = 2 ** 31 - 1;
 
 export const TEST_NAMES = ['set', 'get', 'incr', 'lpush', 'mset', 'mget'] as const;
 export type TestName = (typeof TEST_NAMES)[number];
 
 export interface BenchOptions {
+  /** Requests per run at -P 1; see requestsAt(). */
   requests: number;
+  /** Runs at a depth above 1 send requests × this. */
+  pipelinedRequestsFactor: number;
   rounds: number;
   clients: number;
   keyspace: number;
@@ -26,10 +34,14 @@ export interface BenchOptions {
 }
 
 export const usage = `usage: node bench/run.ts [options]      (npm run bench -- [options])
-  --requests N      requests per test per run (redis-benchmark -n)           default 50000
+  --requests N      requests per test per run at -P 1 (redis-benchmark -n)   default 50000
                     (small N under-measures the direct arm: redis-benchmark --cluster takes ~0.25 s to get going)
+  --pipelined-requests-factor F
+                    runs at a depth P > 1 send N × F requests, so that they  default 4
+                    last long enough to outweigh start-up and /proc's 10 ms CPU tick
   --rounds R        rounds; each runs every arm once per test and depth     default 3
-  --arms LIST       of direct,slotgate,slotgate-all,nutcracker               default all four
+  --arms LIST       of direct,slotgate,slotgate-unix,slotgate-all,nutcracker default all but slotgate-unix
+                    (slotgate-unix: one slotgate process, redis-benchmark connecting over its Unix socket)
   --tests LIST      of set,get,incr,lpush,mset,mget                          default all six
   --pipelines LIST  redis-benchmark -P depths                                default 1,16
   --clients C       parallel connections (redis-benchmark -c)                default 50
@@ -65,8 +77,9 @@ export function parseBenchOptions(argv: string[]): BenchOptions | undefined {
       args: argv,
       options: {
         requests: { type: 'string', default: '50000' },
+        'pipelined-requests-factor': { type: 'string', default: '4' },
         rounds: { type: 'string', default: '3' },
-        arms: { type: 'string', default: ARM_NAMES.join(',') },
+        arms: { type: 'string', default: DEFAULT_ARMS.join(',') },
         tests: { type: 'string', default: TEST_NAMES.join(',') },
         pipelines: { type: 'string', default: '1,16' },
         clients: { type: 'string', default: '50' },
@@ -83,8 +96,15 @@ export function parseBenchOptions(argv: string[]): BenchOptions | undefined {
   }
   if (values.help) return undefined;
   const pipelines = [...new Set(values.pipelines.split(',').map((depth) => count('pipelines', depth, 1)))].sort((a, b) => a - b);
+  const requests = count('requests', values.requests, 1);
+  const pipelinedRequestsFactor = count('pipelined-requests-factor', values['pipelined-requests-factor'], 1);
+  if (requests > MAX_REQUESTS) throw new OptionsError(`--requests must be at most ${MAX_REQUESTS} (redis-benchmark's -n), got ${requests}`);
+  if (pipelines.some((depth) => depth > 1) && requests * pipelinedRequestsFactor > MAX_REQUESTS) {
+    throw new OptionsError(`--requests × --pipelined-requests-factor must be at most ${MAX_REQUESTS} (redis-benchmark's -n), got ${requests * pipelinedRequestsFactor}`);
+  }
   return {
-    requests: count('requests', values.requests, 1),
+    requests,
+    pipelinedRequestsFactor,
     rounds: count('rounds', values.rounds, 1),
     clients: count('clients', values.clients, 1),
     keyspace: count('keyspace', values.keyspace, 0),
@@ -96,4 +116,9 @@ export function parseBenchOptions(argv: string[]): BenchOptions | undefined {
     budgetMs: count('budget-s', values['budget-s'], 1) * 1000,
     results: values.results,
   };
+}
+
+/** redis-benchmark's -n for a measured run at this depth: --requests, times the factor above -P 1. */
+export function requestsAt(opts: Pick<BenchOptions, 'requests' | 'pipelinedRequestsFactor'>, pipeline: number): number {
+  return pipeline > 1 ? opts.requests * opts.pipelinedRequestsFactor : opts.requests;
 }

@@ -21,7 +21,7 @@ export function testArgs(test: TestName, clusterMode: boolean): string[] {
 }
 
 /** The load: connections, requests, key space, pipeline depth, and CSV output (which has the percentiles). */
-export function loadArgs(opts: Pick<BenchOptions, 'clients' | 'keyspace'>, requests: number, pipeline: number | string): string[] {
+export function loadArgs(opts: Pick<BenchOptions, 'clients' | 'keyspace'>, requests: number | string, pipeline: number | string): string[] {
   const keys = opts.keyspace > 0 ? ['-r', String(opts.keyspace)] : [];
   return ['-c', String(opts.clients), '-n', String(requests), ...keys, '-P', String(pipeline), '--csv'];
 }

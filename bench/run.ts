@@ -1,10 +1,15 @@
 /**
  * `npm run bench [-- options]` (see bench/options.ts, or --help): redis-benchmark's SET, GET, INCR,
  * LPUSH, MSET and an MGET of 10 keys at -P 1 and -P 16, against
- *   direct        a throwaway 3+3 Redis Cluster itself (redis-benchmark --cluster),
- *   slotgate      slotgate in front of it, one process (--workers 1),
- *   slotgate-all  slotgate with --workers 2 (all cores of this 2-core machine; --workers sets it),
- *   nutcracker    twemproxy in front of 3 standalone redis-servers, the reference proxy.
+ *   direct         a throwaway 3+3 Redis Cluster itself (redis-benchmark --cluster),
+ *   slotgate       slotgate in front of it, one process (--workers 1),
+ *   slotgate-unix  the same, with redis-benchmark connecting over slotgate's Unix socket (only
+ *                  when --arms names it),
+ *   slotgate-all   slotgate with --workers 2 (all cores of this 2-core machine; --workers sets it),
+ *   nutcracker     twemproxy in front of 3 standalone redis-servers, the reference proxy.
+ *
+ * A run at -P 1 sends --requests requests, a run at a deeper pipeline --pipelined-requests-factor
+ * times as many, so that it lasts long enough for start-up and /proc's CPU tick not to dominate.
  *
  * For every round, depth and test the arms run one after another, so drift on the machine (other
  * load, CPU boost, a warming JIT) hits them alike; the report has medians over the rounds. Around
@@ -18,7 +23,7 @@ import { directArm } from './arms/direct.ts';
 import { startNutcrackerArm } from './arms/nutcracker.ts';
 import { startSlotgateArm } from './arms/slotgate.ts';
 import { ensureBenchTools } from './ensure-tools.ts';
-import { type BenchOptions, OptionsError, parseBenchOptions, type TestName, usage } from './options.ts';
+import { type BenchOptions, OptionsError, parseBenchOptions, requestsAt, type TestName, usage } from './options.ts';
 import { cpuSecondsBetween, cpuSnapshot, machineBusySeconds, processTree, systemCpuSecondsBetween } from './proc-cpu.ts';
 import { loadArgs, runRedisBenchmark, testArgs } from './redis-benchmark.ts';
 import { loadAverage, report } from './report.ts';
@@ -58,7 +63,7 @@ async function startArms(opts: BenchOptions, setup: Setup, notes: string[], nutc
   for (const name of opts.arms) {
     try {
       if (name === 'direct') setup.arms.push(directArm(cluster));
-      if (name === 'slotgate') setup.arms.push(await startSlotgateArm(name, cluster, 1));
+      if (name === 'slotgate' || name === 'slotgate-unix') setup.arms.push(await startSlotgateArm(name, cluster, 1));
       if (name === 'slotgate-all') setup.arms.push(await startSlotgateArm(name, cluster, opts.workers));
       if (name === 'nutcracker') {
         if (!nutcrackerInstalled) throw new Error('nutcracker is not installed (apt-get install nutcracker)');
@@ -84,10 +89,13 @@ async function measureOnce(arm: Arm, opts: BenchOptions, pipeline: number, test:
   return { requestsPerSecond: row.requestsPerSecond, p50Ms: row.p50Ms, p99Ms: row.p99Ms, proxyCpuSeconds, proxySystemCpuSeconds, backendCpuSeconds, requests };
 }
 
-/** One short unrecorded run of every test per arm: connections open, JIT warm, keys there for GET and MGET. */
+/**
+ * One short unrecorded run of every test per arm, at the deepest pipeline with a tenth of a measured
+ * run's requests there: connections open, JIT warm, keys there for GET and MGET.
+ */
 async function warmUp(opts: BenchOptions, arms: Arm[], notes: string[]): Promise<void> {
-  const requests = Math.max(1000, Math.floor(opts.requests / 10));
   const pipeline = opts.pipelines.at(-1) as number;
+  const requests = Math.max(1000, Math.floor(requestsAt(opts, pipeline) / 10));
   console.log(`warming up (${requests} requests per test at -P ${pipeline})...`);
   for (const arm of arms) {
     for (const test of opts.tests) {
@@ -97,7 +105,7 @@ async function warmUp(opts: BenchOptions, arms: Arm[], notes: string[]): Promise
         console.error(`warm-up: ${arm.name}: ${(error as Error).message}`);
       }
     }
-    if (arm.name === 'slotgate' || arm.name === 'slotgate-all') {
+    if (arm.name.startsWith('slotgate')) {
       const count = processTree(arm.proxyPids()).length;
       if (count === 1) {
         notes.push(`${arm.name} ran as 1 process${arm.name === 'slotgate-all' ? `: --workers ${opts.workers} made no extra processes` : ''}`);
@@ -120,7 +128,7 @@ async function measure(opts: BenchOptions, arms: Arm[], results: Results, notes:
             return round - 1;
           }
           try {
-            const sample = await measureOnce(arm, opts, pipeline, test, opts.requests);
+            const sample = await measureOnce(arm, opts, pipeline, test, requestsAt(opts, pipeline));
             results.add(arm.name, pipeline, test, sample);
             line.push(`${arm.name} ${fmt(sample.requestsPerSecond)}`);
           } catch (error) {

@@ -38,13 +38,16 @@ export function freePort(): Promise<number> {
 }
 
 
-/** Waits until the port answers PING; throws `why()` if `exited()` turns true first or the time runs out. */
-export async function waitForPing(port: number, exited: () => boolean, why: () => string, timeoutMs = 20_000): Promise<void> {
+/**
+ * Waits until the port (or the Unix socket at a path) answers PING; throws `why()` if `exited()`
+ * turns true first or the time runs out.
+ */
+export async function waitForPing(target: number | string, exited: () => boolean, why: () => string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (exited()) throw new Error(`exited during startup; ${why()}`);
-    if (await pings(port)) return;
-    if (Date.now() > deadline) throw new Error(`no PONG on port ${port} within ${timeoutMs / 1000} s; ${why()}`);
+    if (await pings(target)) return;
+    if (Date.now() > deadline) throw new Error(`no PONG on ${typeof target === 'number' ? 'port' : 'socket'} ${target} within ${timeoutMs / 1000} s; ${why()}`);
     await sleep(100);
   }
 }

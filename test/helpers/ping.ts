@@ -1,9 +1,12 @@
 import { connect } from 'node:net';
 
-/** Sends one PING over a fresh connection to 127.0.0.1:port; true on +PONG, false on anything else or after 1 s. */
-export function pings(port: number): Promise<boolean> {
+/**
+ * Sends one PING over a fresh connection to 127.0.0.1:port, or to the Unix domain socket at a path;
+ * true on +PONG, false on anything else or after 1 s.
+ */
+export function pings(target: number | string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = typeof target === 'number' ? connect({ host: '127.0.0.1', port: target }) : connect({ path: target });
     let reply = '';
     const done = (ok: boolean): void => {
       socket.destroy();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Arm } from '../../../bench/arms/arm.ts';
 import { parseBenchOptions } from '../../../bench/options.ts';
 import { loadArgs, shortCommand, testArgs } from '../../../bench/redis-benchmark.ts';
-import { failureNotes, invocationPatterns, resultsTable } from '../../../bench/report.ts';
+import { failureNotes, invocationPatterns, report, resultsTable, runSizing } from '../../../bench/report.ts';
 import { median, Results } from '../../../bench/samples.ts';
 
 const opts = { ...parseBenchOptions(['--tests', 'set,mget', '--pipelines', '16', '--requests', '1000'])!, results: '/dev/null' };
@@ -82,6 +82,20 @@ describe('the report', () => {
     expect(table[5]).toBe('| 16 | MGET (10 keys) | slotgate | failed (1) | | | | | | |');
   });
 
+  it('labels the Unix-socket client arm in its rows and marks its ratio ‡, beside † where both apply', () => {
+    const withUnix = new Results();
+    withUnix.add('direct', 16, 'set', sample(400_000, undefined));
+    withUnix.add('slotgate-unix', 16, 'set', sample(300_000, 0.004));
+    withUnix.add('direct', 16, 'mget', sample(100_000, undefined));
+    withUnix.add('slotgate-unix', 16, 'mget', sample(50_000, 0.01));
+    const table = resultsTable(opts, ['direct', 'slotgate-unix'], withUnix).split('\n');
+    expect(table[3]).toBe('| 16 | SET | slotgate-unix (Unix-socket client) | 300,000 | 0.75‡ | 3.000 | 30.000 | 4.0 | 2.4 | 10.0 |');
+    expect(table[5]).toMatch(/^\| 16 \| MGET \(10 keys\) \| slotgate-unix \(Unix-socket client\) \| 50,000 \| 0\.50†‡ \|/);
+    const failed = new Results();
+    failed.fail('slotgate-unix', 16, 'set', 'boom');
+    expect(resultsTable(opts, ['slotgate-unix'], failed).split('\n')[2]).toBe('| 16 | SET | slotgate-unix (Unix-socket client) | failed (1) | | | | | | |');
+  });
+
   it('lists each failure with where it happened', () => {
     expect(failureNotes(opts, ['direct', 'slotgate'], results)).toEqual([
       'failed (1×: slotgate -P 16 mget): redis-benchmark MGET: exit 1: Error from server: ERR x',
@@ -90,8 +104,29 @@ describe('the report', () => {
 
   it('shows every redis-benchmark command line pattern', () => {
     expect(invocationPatterns(opts, [arm('direct', '--cluster -p <a master>', true), arm('nutcracker', '-p <nutcracker>')])).toEqual([
-      'direct: `redis-benchmark --cluster -p <a master> -c 50 -n 1000 -r 100000 -P 16 --csv -t set` and `redis-benchmark --cluster -p <a master> -c 50 -n 1000 -r 100000 -P 16 --csv MGET key:{tag}:__rand_int__ ×10`',
-      'nutcracker: `redis-benchmark -p <nutcracker> -c 50 -n 1000 -r 100000 -P 16 --csv -t set` and `redis-benchmark -p <nutcracker> -c 50 -n 1000 -r 100000 -P 16 --csv MGET key:__rand_int__ ×10`',
+      'direct: `redis-benchmark --cluster -p <a master> -c 50 -n 4000 -r 100000 -P 16 --csv -t set` and `redis-benchmark --cluster -p <a master> -c 50 -n 4000 -r 100000 -P 16 --csv MGET key:{tag}:__rand_int__ ×10`',
+      'nutcracker: `redis-benchmark -p <nutcracker> -c 50 -n 4000 -r 100000 -P 16 --csv -t set` and `redis-benchmark -p <nutcracker> -c 50 -n 4000 -r 100000 -P 16 --csv MGET key:__rand_int__ ×10`',
     ]);
+  });
+
+  it('pairs -n with -P when depths send different numbers of requests, and says how many', () => {
+    const mixed = { ...parseBenchOptions(['--tests', 'get', '--pipelines', '1,16', '--requests', '1000'])!, results: '/dev/null' };
+    expect(invocationPatterns(mixed, [arm('slotgate-unix', '-s <temp dir>/slotgate-unix.sock')])).toEqual([
+      'slotgate-unix: `redis-benchmark -s <temp dir>/slotgate-unix.sock -c 50 -n <n> -r 100000 -P <depth> --csv -t get`',
+    ]);
+    expect(runSizing(mixed)).toMatch(/^requests per run \(redis-benchmark -n\): 1,000 at -P 1, 4,000 at -P 16; --requests 1000 at -P 1, times --pipelined-requests-factor 4 at deeper pipelines/);
+    const flat = { ...mixed, pipelinedRequestsFactor: 1 };
+    expect(invocationPatterns(flat, [arm('slotgate', '-p <slotgate>')])[0]).toContain('-n 1000 -r 100000 -P {1,16} --csv');
+    expect(runSizing({ ...mixed, pipelines: [1] })).toBe('requests per run (redis-benchmark -n): 1,000 (only -P 1 ran, so --pipelined-requests-factor 4 did not apply)');
+  });
+
+  it('states the run sizing in its header, and explains ‡ when a Unix-socket client arm ran', () => {
+    const withUnix = new Results();
+    withUnix.add('slotgate-unix', 16, 'set', sample(300_000, 0.004));
+    const input = { startedAt: new Date(0), loadBefore: '0.00', results: withUnix, notes: [], roundsDone: 1 };
+    const text = report({ ...input, opts, arms: [arm('direct', '--cluster -p <a master>', true), arm('slotgate-unix', '-s <sock>')] });
+    expect(text).toContain('- requests per run (redis-benchmark -n): 4,000 at -P 16;');
+    expect(text).toMatch(/^- ‡ slotgate-unix: redis-benchmark connects to the proxy over a Unix domain socket; .*compares unlike client transports/m);
+    expect(report({ ...input, opts, arms: [arm('slotgate', '-p <slotgate>')] })).not.toContain('‡');
   });
 });
