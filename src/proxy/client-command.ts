@@ -1,5 +1,6 @@
 import { encodeBulk, encodeError, encodeInteger, NULL_BULK, NULL_RESP3, OK_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
+import { clientKill } from './client-kill.ts';
 import type { LocalSession } from './local-commands.ts';
 
 /**
@@ -31,6 +32,8 @@ export function clientCommand(view: RequestView, session: LocalSession): Buffer 
       return onOff(view, 'client|no-evict');
     case 'reply':
       return clientReply(view, session);
+    case 'kill':
+      return clientKill(view, session);
     default:
       if (NOT_SUPPORTED.includes(sub)) return encodeError(`ERR slotgate: CLIENT ${sub.toUpperCase()} is not supported through the proxy`);
       return encodeError(`ERR unknown subcommand '${view.argString(1).slice(0, 128)}'. Try CLIENT HELP.`);
@@ -49,7 +52,7 @@ export function setClientName(session: LocalSession, name: Buffer): Buffer | nul
   return null;
 }
 
-const NOT_SUPPORTED = ['caching', 'getredir', 'help', 'kill', 'no-touch', 'pause', 'tracking', 'trackinginfo', 'unblock', 'unpause'];
+const NOT_SUPPORTED = ['caching', 'getredir', 'help', 'no-touch', 'pause', 'tracking', 'trackinginfo', 'unblock', 'unpause'];
 
 /** CLIENT LIST [TYPE normal] [ID id ...]: the clients of this slotgate process. */
 function clientList(view: RequestView, session: LocalSession): Buffer {

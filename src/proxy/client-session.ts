@@ -218,6 +218,14 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return this.context.sessions;
   }
 
+  get connected(): boolean {
+    return !this.closed && !this.socket.destroyed;
+  }
+
+  get subscribed(): boolean {
+    return this.pubsub?.subscribed === true;
+  }
+
   setProtocol(resp3: boolean): Buffer | null {
     if (this.pubsub?.subscribed === true) return encodeError('ERR slotgate: switching protocol while subscribed is not supported');
     // Connections of the client's own speak the protocol they were opened in: new ones from now on.

@@ -83,4 +83,36 @@ describe('per-client state slotgate keeps', () => {
     a.close();
     b.close();
   });
+
+  it('CLIENT KILL closes the clients its filters all match and counts them, as Redis does', async () => {
+    const killer = await RawClient.open(setup.proxy.port);
+    const victim = await RawClient.open(setup.proxy.port);
+    const subscriber = await RawClient.open(setup.proxy.port);
+    const victimAddr = /addr=(\S+)/.exec(String(await victim.command('CLIENT', 'INFO')))?.[1] as string;
+    const victimId = String(await victim.command('CLIENT', 'ID'));
+    expect(await subscriber.command('SUBSCRIBE', 'kill:news')).toEqual(['subscribe', 'kill:news', 1]);
+
+    expect(await killer.command('CLIENT', 'KILL', 'ID', victimId, 'ADDR', '127.0.0.1:1')).toBe(0);
+    expect(await killer.command('CLIENT', 'KILL', 'TYPE', 'pubsub', 'USER', 'default')).toBe(1);
+    await subscriber.closed();
+    expect(await killer.command('CLIENT', 'KILL', 'ID', victimId, 'ADDR', victimAddr)).toBe(1);
+    await victim.closed();
+    expect(String(await killer.command('CLIENT', 'KILL', victimAddr))).toMatch(/^ReplyError: ERR No such client$/);
+    expect(String(await killer.command('CLIENT', 'KILL', 'MAXAGE', '0'))).toMatch(/ERR maxage should be greater than 0/);
+    killer.close();
+  });
+
+  it('CLIENT KILL of the sender itself answers, then closes, reading nothing more', async () => {
+    const raw = await RawClient.open(setup.proxy.port);
+    const id = String(await raw.command('CLIENT', 'ID'));
+    raw.write(`CLIENT KILL ID ${id}\r\nCLIENT KILL ID ${id} SKIPME no\r\nPING\r\n`);
+    expect(await raw.read(2)).toEqual([0, 1]);
+    await raw.closed();
+    await expect(raw.read(1)).rejects.toThrow(/closed after 0 of 1/);
+    const other = await RawClient.open(setup.proxy.port);
+    const addr = /addr=(\S+)/.exec(String(await other.command('CLIENT', 'INFO')))?.[1] as string;
+    // The old form may kill its sender: +OK, then the connection closes.
+    expect(await other.command('CLIENT', 'KILL', addr)).toBe('OK');
+    await other.closed();
+  });
 });
