@@ -18,6 +18,7 @@ import { Router } from '../proxy/router.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
 import { SLOTGATE_VERSION } from '../version.ts';
 import { listenUnix } from './listen-unix.ts';
+import { startIdleClientSweep } from './idle-client-sweep.ts';
 import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
 
@@ -208,10 +209,12 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     throw error;
   }
   refresher.start();
+  const idleSweep = startIdleClientSweep(sessions, settings.timeout, logger);
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       refresher.stop();
+      idleSweep.stop();
       const stopped = Promise.all(
         [server, tlsServer, unixServer].map((listener) => new Promise<void>((resolve) => (listener === null ? resolve() : listener.close(() => resolve())))),
       );

@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningProxy } from '../../src/server/start-proxy.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
+import { startTestProxy } from '../helpers/test-proxy.ts';
 
 const setup = clusterWithProxy();
 
@@ -114,5 +116,40 @@ describe('per-client state slotgate keeps', () => {
     // The old form may kill its sender: +OK, then the connection closes.
     expect(await other.command('CLIENT', 'KILL', addr)).toBe('OK');
     await other.closed();
+  });
+});
+
+describe('idle clients', () => {
+  // A second slotgate on the same cluster, with Redis's timeout.
+  let strict: RunningProxy;
+  beforeAll(async () => {
+    strict = await startTestProxy(setup.cluster.seeds, { timeout: 1 });
+  });
+  afterAll(() => strict?.close());
+
+  it('timeout closes a client idle past it, in MULTI too, but not a busy, blocked or subscribed one', async () => {
+    const [idle, inMulti, busy, blocked, subscriber] = await Promise.all(Array.from({ length: 5 }, () => RawClient.open(strict.port)));
+    expect(await idle.command('PING')).toBe('PONG');
+    expect(await inMulti.command('MULTI')).toBe('OK');
+    blocked.send('BLPOP', 'idle:list', '0');
+    expect(await subscriber.command('SUBSCRIBE', 'idle:news')).toEqual(['subscribe', 'idle:news', 1]);
+    let pinging = true;
+    const pings = (async () => {
+      while (pinging) {
+        expect(await busy.command('PING')).toBe('PONG');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+
+    // A sweep a second, closing what has been idle more than 1 s: gone within about 2 s.
+    await Promise.all([idle.closed(3000), inMulti.closed(3000)]);
+    pinging = false;
+    await pings;
+    expect(await busy.command('PING')).toBe('PONG');
+    expect(await subscriber.command('PING')).toEqual(['pong', '']);
+    const pusher = await RawClient.open(setup.proxy.port);
+    expect(await pusher.command('LPUSH', 'idle:list', 'x')).toBe(1);
+    expect(await blocked.read(1)).toEqual([['idle:list', 'x']]);
+    for (const client of [busy, blocked, subscriber, pusher]) client.close();
   });
 });
