@@ -53,6 +53,12 @@ export interface Settings {
    * the middle of MULTI is not.
    */
   timeout: number;
+  /**
+   * Seconds of silence before TCP keepalive probes a client connection (Redis's tcp-keepalive),
+   * so a peer that vanished (a host gone, a dropped NAT entry) is noticed and its connection
+   * freed; 0: off. Not for Unix-socket clients.
+   */
+  tcpKeepalive: number;
   /** Requests a client may have in flight before slotgate stops reading from its socket. */
   maxPendingPerClient: number;
   /**
@@ -126,6 +132,7 @@ export const defaultSettings: Settings = {
   maxMultibulkLength: 1024 * 1024,
   maxClients: 50000,
   timeout: 0,
+  tcpKeepalive: 300,
   maxPendingPerClient: 1024,
   maxClientOutputBytes: 256 * 1024 * 1024,
   connectTimeoutMs: 2000,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningProxy } from '../../src/server/start-proxy.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
+import { keepaliveTimerSeconds } from '../helpers/tcp-keepalive.ts';
 import { startTestProxy } from '../helpers/test-proxy.ts';
 
 const setup = clusterWithProxy();
@@ -120,10 +121,10 @@ describe('per-client state slotgate keeps', () => {
 });
 
 describe('idle clients', () => {
-  // A second slotgate on the same cluster, with Redis's timeout.
+  // A second slotgate on the same cluster, with Redis's timeout and without TCP keepalive.
   let strict: RunningProxy;
   beforeAll(async () => {
-    strict = await startTestProxy(setup.cluster.seeds, { timeout: 1 });
+    strict = await startTestProxy(setup.cluster.seeds, { timeout: 1, tcpKeepalive: 0 });
   });
   afterAll(() => strict?.close());
 
@@ -151,5 +152,18 @@ describe('idle clients', () => {
     expect(await pusher.command('LPUSH', 'idle:list', 'x')).toBe(1);
     expect(await blocked.read(1)).toEqual([['idle:list', 'x']]);
     for (const client of [busy, blocked, subscriber, pusher]) client.close();
+  });
+
+  it('tcpKeepalive (default 300 s) turns TCP keepalive on for client connections; 0 leaves it off', async () => {
+    const withKeepalive = await RawClient.open(setup.proxy.port);
+    const without = await RawClient.open(strict.port);
+    expect(await withKeepalive.command('PING')).toBe('PONG');
+    expect(await without.command('PING')).toBe('PONG');
+    const seconds = keepaliveTimerSeconds(setup.proxy.port, withKeepalive.socket.localPort as number);
+    expect(seconds).toBeGreaterThan(290);
+    expect(seconds).toBeLessThanOrEqual(300);
+    expect(keepaliveTimerSeconds(strict.port, without.socket.localPort as number)).toBeNull();
+    withKeepalive.close();
+    without.close();
   });
 });
