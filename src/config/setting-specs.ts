@@ -156,6 +156,20 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'integer', min: 1, max: anyCount },
     description: 'Client connections one slotgate process accepts; more are told so and closed.',
   },
+  timeout: {
+    flag: 'timeout',
+    valueName: 'seconds',
+    // Redis's own bound for its timeout.
+    rule: { type: 'integer', min: 0, max: 2 ** 31 - 1 },
+    description: 'Close a client idle this many seconds (not one blocked or subscribed); 0 never does.',
+  },
+  tcpKeepalive: {
+    flag: 'tcp-keepalive',
+    valueName: 'seconds',
+    // Linux refuses a longer keepalive idle time (MAX_TCP_KEEPIDLE).
+    rule: { type: 'integer', min: 0, max: 32767 },
+    description: 'Seconds of silence before TCP keepalive probes a client connection; 0 turns it off.',
+  },
   maxClientOutputBytes: {
     flag: 'max-client-output-bytes',
     valueName: 'bytes',

@@ -47,6 +47,18 @@ export interface Settings {
   maxMultibulkLength: number;
   /** Client connections one slotgate process accepts; more are told so and closed (Redis's maxclients). */
   maxClients: number;
+  /**
+   * Seconds a client may stay idle before slotgate closes its connection, like Redis's timeout;
+   * 0: never. Clients blocked in a command (BLPOP) or subscribed are spared, as in Redis; one in
+   * the middle of MULTI is not.
+   */
+  timeout: number;
+  /**
+   * Seconds of silence before TCP keepalive probes a client connection (Redis's tcp-keepalive),
+   * so a peer that vanished (a host gone, a dropped NAT entry) is noticed and its connection
+   * freed; 0: off. Not for Unix-socket clients.
+   */
+  tcpKeepalive: number;
   /** Requests a client may have in flight before slotgate stops reading from its socket. */
   maxPendingPerClient: number;
   /**
@@ -119,6 +131,8 @@ export const defaultSettings: Settings = {
   protoMaxBulkLen: 512 * 1024 * 1024,
   maxMultibulkLength: 1024 * 1024,
   maxClients: 50000,
+  timeout: 0,
+  tcpKeepalive: 300,
   maxPendingPerClient: 1024,
   maxClientOutputBytes: 256 * 1024 * 1024,
   connectTimeoutMs: 2000,

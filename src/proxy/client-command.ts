@@ -1,5 +1,7 @@
 import { encodeBulk, encodeError, encodeInteger, NULL_BULK, NULL_RESP3, OK_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
+import { clientKill } from './client-kill.ts';
+import { clientTypeOf, parseClientType, unknownClientType, type ClientType } from './client-type.ts';
 import type { LocalSession } from './local-commands.ts';
 
 /**
@@ -31,6 +33,8 @@ export function clientCommand(view: RequestView, session: LocalSession): Buffer 
       return onOff(view, 'client|no-evict');
     case 'reply':
       return clientReply(view, session);
+    case 'kill':
+      return clientKill(view, session);
     default:
       if (NOT_SUPPORTED.includes(sub)) return encodeError(`ERR slotgate: CLIENT ${sub.toUpperCase()} is not supported through the proxy`);
       return encodeError(`ERR unknown subcommand '${view.argString(1).slice(0, 128)}'. Try CLIENT HELP.`);
@@ -49,16 +53,17 @@ export function setClientName(session: LocalSession, name: Buffer): Buffer | nul
   return null;
 }
 
-const NOT_SUPPORTED = ['caching', 'getredir', 'help', 'kill', 'no-touch', 'pause', 'tracking', 'trackinginfo', 'unblock', 'unpause'];
+const NOT_SUPPORTED = ['caching', 'getredir', 'help', 'no-touch', 'pause', 'tracking', 'trackinginfo', 'unblock', 'unpause'];
 
-/** CLIENT LIST [TYPE normal] [ID id ...]: the clients of this slotgate process. */
+/** CLIENT LIST [TYPE type] [ID id ...]: the clients of this slotgate process. */
 function clientList(view: RequestView, session: LocalSession): Buffer {
   let ids: Set<number> | null = null;
+  let type: ClientType | null = null;
   for (let i = 2; i < view.argc; i++) {
     if (view.argEquals(i, 'TYPE') && i + 1 < view.argc) {
-      const type = view.argString(++i).toLowerCase();
-      if (!['normal', 'master', 'replica', 'pubsub'].includes(type)) return encodeError(`ERR Unknown client type '${type}'`);
-      if (type !== 'normal') return encodeBulk('');
+      const name = view.argString(++i);
+      type = parseClientType(name);
+      if (type === null) return unknownClientType(name);
     } else if (view.argEquals(i, 'ID')) {
       ids = new Set();
       for (i++; i < view.argc; i++) {
@@ -71,7 +76,9 @@ function clientList(view: RequestView, session: LocalSession): Buffer {
     }
   }
   let text = '';
-  for (const other of session.allSessions()) if (ids === null || ids.has(other.id)) text += `${describe(other)}\n`;
+  for (const other of session.allSessions()) {
+    if ((ids === null || ids.has(other.id)) && (type === null || clientTypeOf(other) === type)) text += `${describe(other)}\n`;
+  }
   return encodeBulk(text);
 }
 
@@ -98,7 +105,7 @@ function describe(session: LocalSession): string {
   const name = session.name === null ? '' : session.name.toString('latin1');
   return (
     `id=${session.id} addr=${session.remoteAddress} laddr=${session.localAddress} fd=-1 name=${name} ` +
-    `age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
+    `age=${age} idle=${idle} flags=${session.subscribed ? 'P' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
     `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default redir=-1 resp=${session.resp3 ? 3 : 2}`
   );
 }

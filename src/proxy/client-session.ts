@@ -229,6 +229,22 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return this.context.sessions;
   }
 
+  get connected(): boolean {
+    return !this.closed && !this.socket.destroyed;
+  }
+
+  get subscribed(): boolean {
+    return this.pubsub?.subscribed === true;
+  }
+
+  /**
+   * Spared by the idle `timeout` (server/idle-client-sweep.ts), as Redis spares blocked and
+   * subscribed clients: while a reply is owed (a blocking command's among them) or not yet written.
+   */
+  get timeoutExempt(): boolean {
+    return this.head !== null || this.out.length > 0 || this.socket.writableLength > 0 || this.subscribed;
+  }
+
   setProtocol(resp3: boolean): Buffer | null {
     if (this.pubsub?.subscribed === true) return encodeError('ERR slotgate: switching protocol while subscribed is not supported');
     // Connections of the client's own speak the protocol they were opened in: new ones from now on.

@@ -24,8 +24,14 @@ export interface LocalSession extends AuthSession {
   closeAfterReplies(): void;
   /** CLIENT REPLY: 'off' drops every reply until 'on'; 'skip' drops the next command's. */
   setReplyMode(mode: 'on' | 'off' | 'skip'): void;
-  /** Every client connected to this slotgate process, for CLIENT LIST. */
+  /** Every client connected to this slotgate process, for CLIENT LIST and CLIENT KILL. */
   allSessions(): Iterable<LocalSession>;
+  /** False once its connection is closed or being torn down (a client just killed). */
+  readonly connected: boolean;
+  /** Subscribed to a channel or pattern: a client of type pubsub. */
+  readonly subscribed: boolean;
+  /** Closes the connection at once (CLIENT KILL of another client). */
+  destroy(): void;
   /** The client speaks RESP3 (after HELLO 3). */
   readonly resp3: boolean;
   /** HELLO 2 / HELLO 3: switches the protocol of the requests that follow; returns an error reply, or null. */

@@ -18,6 +18,7 @@ import { Router } from '../proxy/router.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
 import { SLOTGATE_VERSION } from '../version.ts';
 import { listenUnix } from './listen-unix.ts';
+import { startIdleClientSweep } from './idle-client-sweep.ts';
 import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
 
@@ -157,11 +158,13 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     sessions.add(new ClientSession(socket, nextClientId, accepted++, context, unix ? settings.unixSocket : null));
     nextClientId += idStride;
   };
+  // Like Redis's tcp-keepalive, on TCP clients only: Node sets it on each accepted socket.
+  const keepAlive = settings.tcpKeepalive > 0 ? { keepAlive: true, keepAliveInitialDelay: settings.tcpKeepalive * 1000 } : {};
   // Paused, so that the session can switch the socket to the shared read buffer before it reads.
-  const server = createServer({ noDelay: true, pauseOnConnect: true }, onClient);
+  const server = createServer({ noDelay: true, pauseOnConnect: true, ...keepAlive }, onClient);
   // A TLS socket reaches us after its handshake; it reads through 'data' (see socket-reader.ts). The
   // handshake timeout also bounds how long close() waits for a connection that never finishes one.
-  const tlsServer = tls.server === null ? null : createTlsServer({ ...tls.server, noDelay: true, handshakeTimeout: DRAIN_TIMEOUT_MS }, onClient);
+  const tlsServer = tls.server === null ? null : createTlsServer({ ...tls.server, noDelay: true, ...keepAlive, handshakeTimeout: DRAIN_TIMEOUT_MS }, onClient);
   // A failed handshake (plain text on the TLS port, an unknown client certificate) closes that socket only.
   const unixServer = settings.unixSocket === '' || options.listenUnix === false ? null : createServer({ pauseOnConnect: true }, (socket) => onClient(socket, true));
   tlsServer?.on('tlsClientError', (error, socket) => logger.debug({ err: error.message, client: socket.remoteAddress }, 'TLS handshake failed'));
@@ -211,10 +214,12 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     throw error;
   }
   refresher.start();
+  const idleSweep = startIdleClientSweep(sessions, settings.timeout, logger);
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       refresher.stop();
+      idleSweep.stop();
       const stopped = Promise.all(
         [server, tlsServer, unixServer].map((listener) => new Promise<void>((resolve) => (listener === null ? resolve() : listener.close(() => resolve())))),
       );

@@ -1,7 +1,10 @@
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningProxy } from '../../src/server/start-proxy.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
+import { keepaliveTimerSeconds } from '../helpers/tcp-keepalive.ts';
+import { startTestProxy } from '../helpers/test-proxy.ts';
 
 const setup = clusterWithProxy();
 
@@ -82,5 +85,85 @@ describe('per-client state slotgate keeps', () => {
     expect(await b.command('CLIENT', 'NO-EVICT', 'on')).toBe('OK');
     a.close();
     b.close();
+  });
+
+  it('CLIENT KILL closes the clients its filters all match and counts them, as Redis does', async () => {
+    const killer = await RawClient.open(setup.proxy.port);
+    const victim = await RawClient.open(setup.proxy.port);
+    const subscriber = await RawClient.open(setup.proxy.port);
+    const victimAddr = /addr=(\S+)/.exec(String(await victim.command('CLIENT', 'INFO')))?.[1] as string;
+    const victimId = String(await victim.command('CLIENT', 'ID'));
+    expect(await subscriber.command('SUBSCRIBE', 'kill:news')).toEqual(['subscribe', 'kill:news', 1]);
+
+    expect(await killer.command('CLIENT', 'KILL', 'ID', victimId, 'ADDR', '127.0.0.1:1')).toBe(0);
+    expect(await killer.command('CLIENT', 'KILL', 'TYPE', 'pubsub', 'USER', 'default')).toBe(1);
+    await subscriber.closed();
+    expect(await killer.command('CLIENT', 'KILL', 'ID', victimId, 'ADDR', victimAddr)).toBe(1);
+    await victim.closed();
+    expect(String(await killer.command('CLIENT', 'KILL', victimAddr))).toMatch(/^ReplyError: ERR No such client$/);
+    expect(String(await killer.command('CLIENT', 'KILL', 'MAXAGE', '0'))).toMatch(/ERR maxage should be greater than 0/);
+    killer.close();
+  });
+
+  it('CLIENT KILL of the sender itself answers, then closes, reading nothing more', async () => {
+    const raw = await RawClient.open(setup.proxy.port);
+    const id = String(await raw.command('CLIENT', 'ID'));
+    raw.write(`CLIENT KILL ID ${id}\r\nCLIENT KILL ID ${id} SKIPME no\r\nPING\r\n`);
+    expect(await raw.read(2)).toEqual([0, 1]);
+    await raw.closed();
+    await expect(raw.read(1)).rejects.toThrow(/closed after 0 of 1/);
+    const other = await RawClient.open(setup.proxy.port);
+    const addr = /addr=(\S+)/.exec(String(await other.command('CLIENT', 'INFO')))?.[1] as string;
+    // The old form may kill its sender: +OK, then the connection closes.
+    expect(await other.command('CLIENT', 'KILL', addr)).toBe('OK');
+    await other.closed();
+  });
+});
+
+describe('idle clients', () => {
+  // A second slotgate on the same cluster, with Redis's timeout and without TCP keepalive.
+  let strict: RunningProxy;
+  beforeAll(async () => {
+    strict = await startTestProxy(setup.cluster.seeds, { timeout: 1, tcpKeepalive: 0 });
+  });
+  afterAll(() => strict?.close());
+
+  it('timeout closes a client idle past it, in MULTI too, but not a busy, blocked or subscribed one', async () => {
+    const [idle, inMulti, busy, blocked, subscriber] = await Promise.all(Array.from({ length: 5 }, () => RawClient.open(strict.port)));
+    expect(await idle.command('PING')).toBe('PONG');
+    expect(await inMulti.command('MULTI')).toBe('OK');
+    blocked.send('BLPOP', 'idle:list', '0');
+    expect(await subscriber.command('SUBSCRIBE', 'idle:news')).toEqual(['subscribe', 'idle:news', 1]);
+    let pinging = true;
+    const pings = (async () => {
+      while (pinging) {
+        expect(await busy.command('PING')).toBe('PONG');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+
+    // A sweep a second, closing what has been idle more than 1 s: gone within about 2 s.
+    await Promise.all([idle.closed(3000), inMulti.closed(3000)]);
+    pinging = false;
+    await pings;
+    expect(await busy.command('PING')).toBe('PONG');
+    expect(await subscriber.command('PING')).toEqual(['pong', '']);
+    const pusher = await RawClient.open(setup.proxy.port);
+    expect(await pusher.command('LPUSH', 'idle:list', 'x')).toBe(1);
+    expect(await blocked.read(1)).toEqual([['idle:list', 'x']]);
+    for (const client of [busy, blocked, subscriber, pusher]) client.close();
+  });
+
+  it('tcpKeepalive (default 300 s) turns TCP keepalive on for client connections; 0 leaves it off', async () => {
+    const withKeepalive = await RawClient.open(setup.proxy.port);
+    const without = await RawClient.open(strict.port);
+    expect(await withKeepalive.command('PING')).toBe('PONG');
+    expect(await without.command('PING')).toBe('PONG');
+    const seconds = keepaliveTimerSeconds(setup.proxy.port, withKeepalive.socket.localPort as number);
+    expect(seconds).toBeGreaterThan(290);
+    expect(seconds).toBeLessThanOrEqual(300);
+    expect(keepaliveTimerSeconds(strict.port, without.socket.localPort as number)).toBeNull();
+    withKeepalive.close();
+    without.close();
   });
 });

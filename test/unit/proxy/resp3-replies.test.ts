@@ -1,60 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandSpec } from '../../../src/commands/command-spec.ts';
-import { answerLocally, type LocalSession } from '../../../src/proxy/local-commands.ts';
+import type { LocalSession } from '../../../src/proxy/local-commands.ts';
 import type { Fanout } from '../../../src/proxy/split/fanout.ts';
 import { mergeInfo, type ProxyInfo } from '../../../src/proxy/split/merge-info.ts';
 import { randomNonNull, reorderArrays } from '../../../src/proxy/split/merge-replies.ts';
 import { arrayElements, isNull, readString } from '../../../src/resp/reply-reader.ts';
-import { RequestParser } from '../../../src/resp/request-parser.ts';
-import type { RequestView } from '../../../src/resp/request-view.ts';
 import { hello3Frame } from '../../../src/upstream/backend-auth.ts';
+import { fakeLocalSession, runLocalCommand } from '../../helpers/local-session.ts';
 
 const resp = (text: string): Buffer => Buffer.from(text, 'latin1');
 const text = (reply: Buffer): string => reply.toString('latin1').replace(/\r\n/g, '|');
 
 /** Runs a local command the way the session does, on `session`. */
 function local(session: LocalSession, ...args: string[]): string {
-  let reply: Buffer | undefined;
-  const parser = new RequestParser(
-    {
-      onRequest: (view: RequestView) => (reply = answerLocally({ name: args[0].toLowerCase() } as CommandSpec, view, session)),
-      onProtocolError: (message) => {
-        throw new Error(message);
-      },
-    },
-    { protoMaxBulkLen: 1024 * 1024, maxMultibulkLength: 1024 },
-  );
-  parser.feed(Buffer.from(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
-  return text(reply as Buffer);
+  return text(runLocalCommand(session, ...args));
 }
 
 function fakeSession(refuseSwitch = false): LocalSession & { switches: boolean[]; resp3: boolean } {
   const switches: boolean[] = [];
-  return {
-    id: 7,
-    name: null,
-    serverVersion: '7.2.4',
-    remoteAddress: '127.0.0.1:1',
-    localAddress: '127.0.0.1:2',
-    connectedAt: Date.now(),
-    lastActiveAt: Date.now(),
-    lastCommand: 'hello',
-    authenticated: true,
-    password: null,
+  return fakeLocalSession({
     resp3: false,
     switches,
-    closeAfterReplies() {},
-    setReplyMode() {},
-    allSessions() {
-      return [this];
-    },
-    setProtocol(resp3: boolean) {
+    setProtocol(this: { resp3: boolean }, resp3: boolean) {
       if (refuseSwitch) return resp('-ERR slotgate: no\r\n');
       switches.push(resp3);
       this.resp3 = resp3;
       return null;
     },
-  };
+  });
 }
 
 const FIELDS = '$6|server|$5|redis|$7|version|$5|7.2.4|$5|proto|:PROTO|$2|id|:7|$4|mode|$10|standalone|$4|role|$6|master|$7|modules|*0|';
