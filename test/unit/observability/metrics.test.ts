@@ -93,8 +93,10 @@ describe('createMetricsRegistry', () => {
     const text = await createMetricsRegistry(metrics, table, () => state()).metrics();
     const series = (suffix: string) => `slotgate_request_duration_seconds_${suffix}`;
     expect(text).toContain('# TYPE slotgate_request_duration_seconds histogram');
+    // Wide margins: on a loaded machine the turn may end some milliseconds after the replies.
     expect(valueOf(text, `${series('bucket')}{le="0.001",command="get"}`)).toBe(0);
-    expect(valueOf(text, `${series('bucket')}{le="0.0025",command="get"}`)).toBe(1);
+    expect(valueOf(text, `${series('bucket')}{le="0.25",command="get"}`)).toBe(1);
+    expect(valueOf(text, `${series('bucket')}{le="1",command="get"}`)).toBe(1);
     expect(valueOf(text, `${series('bucket')}{le="2.5",command="get"}`)).toBe(2);
     expect(valueOf(text, `${series('bucket')}{le="+Inf",command="get"}`)).toBe(2);
     expect(valueOf(text, `${series('count')}{command="get"}`)).toBe(2);

@@ -6,8 +6,9 @@ import { LATENCY_BUCKETS_SECONDS, RequestLatency } from '../../../src/observabil
 it('files each reply at the end of its turn, in the bucket of its time since arrival', async () => {
   const latency = new RequestLatency(3);
   const now = performance.now();
-  latency.completed(1, now); // well under the first bound once the turn ends
-  latency.completed(1, now - 3); // 3 ms: above 2.5 ms, within 5 ms
+  // Margins wide enough for a loaded machine, where the turn may end some milliseconds later.
+  latency.completed(1, now);
+  latency.completed(1, now - 30); // over 25 ms however soon the turn ends
   latency.completed(2, now - 60_000); // a minute: past every bound
   expect(latency.histogramOf(1)).toBeNull(); // nothing filed before the turn ends
   await nextTurn();
@@ -15,11 +16,11 @@ it('files each reply at the end of its turn, in the bucket of its time since arr
   const one = latency.histogramOf(1)!;
   const bucketOf = (seconds: number) => LATENCY_BUCKETS_SECONDS.findIndex((bound) => bound === seconds);
   expect(one.cumulative).toHaveLength(LATENCY_BUCKETS_SECONDS.length + 1);
-  expect(one.cumulative[bucketOf(0.0025)]).toBe(1);
-  expect(one.cumulative[bucketOf(0.005)]).toBe(2);
+  expect(one.cumulative[bucketOf(0.025)]).toBeLessThanOrEqual(1);
+  expect(one.cumulative[bucketOf(0.25)]).toBe(2);
   expect(one.cumulative.at(-1)).toBe(2);
-  expect(one.sumSeconds).toBeGreaterThan(0.003);
-  expect(one.sumSeconds).toBeLessThan(0.1);
+  expect(one.sumSeconds).toBeGreaterThanOrEqual(0.03);
+  expect(one.sumSeconds).toBeLessThan(0.5);
 
   const two = latency.histogramOf(2)!;
   expect(two.cumulative.at(-2)).toBe(0);
