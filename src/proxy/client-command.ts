@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { encodeBulk, encodeError, encodeInteger, NULL_BULK, NULL_RESP3, OK_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { clientKill } from './client-kill.ts';
@@ -99,9 +100,9 @@ function onOff(view: RequestView, name: string): Buffer {
 
 /** One CLIENT LIST line, with Redis's fields; those that describe server internals read 0. */
 function describe(session: LocalSession): string {
-  const now = Date.now();
-  const age = Math.floor((now - session.connectedAt) / 1000);
-  const idle = Math.floor((now - session.lastActiveAt) / 1000);
+  const age = Math.floor((Date.now() - session.connectedAt) / 1000);
+  // The monotonic clock, as the session stamps its reads with it; never below 0.
+  const idle = Math.max(0, Math.floor((performance.now() - session.lastReadAt) / 1000));
   const name = session.name === null ? '' : session.name.toString('latin1');
   return (
     `id=${session.id} addr=${session.remoteAddress} laddr=${session.localAddress} fd=-1 name=${name} ` +

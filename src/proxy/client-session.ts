@@ -18,6 +18,7 @@ import { mergeInfo } from './split/merge-info.ts';
 import { scanAcrossMasters } from './split/scan.ts';
 import { routeByKeys, sendToAllMasters, sendToClientsMaster, type RoutingHost } from './route-request.ts';
 import { startReading } from '../util/socket-reader.ts';
+import { formatAddress } from '../cluster/address.ts';
 import type { ProxyMetrics } from '../observability/metrics.ts';
 import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import { NOAUTH, NO_AUTH_NEEDED, type PasswordCheck } from './client-auth.ts';
@@ -47,8 +48,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   readonly remoteAddress: string;
   readonly localAddress: string;
   readonly connectedAt = Date.now();
-  /** performance.now() at the last read from the client: the arrival time of what it brought. */
-  private lastReadAt = performance.now();
+  /**
+   * performance.now() at the last read from the client: the arrival time of what it brought, and
+   * what its idle time counts from. Monotonic, so a step of the wall clock changes neither.
+   */
+  lastReadAt = performance.now();
   /** The command being handled (CommandSpec.id), for the latency of its reply; -1 for none. */
   private commandId = -1;
   lastCommand = 'NULL';
@@ -97,11 +101,6 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return this.context.serverVersion;
   }
 
-  /** Date.now() of the last read from the client (CLIENT LIST's idle). */
-  get lastActiveAt(): number {
-    return performance.timeOrigin + this.lastReadAt;
-  }
-
   get password(): PasswordCheck | null {
     return this.context.password;
   }
@@ -117,8 +116,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.parser = new RequestParser(this, context);
     this.authenticated = context.password === null;
     // A Unix-socket client has neither address nor port: Redis shows the socket's path and port 0.
-    this.remoteAddress = unixSocket === null ? `${socket.remoteAddress}:${socket.remotePort}` : `${unixSocket}:0`;
-    this.localAddress = unixSocket === null ? `${socket.localAddress}:${socket.localPort}` : `${unixSocket}:0`;
+    this.remoteAddress = unixSocket === null ? formatAddress(socket.remoteAddress, socket.remotePort) : `${unixSocket}:0`;
+    this.localAddress = unixSocket === null ? formatAddress(socket.localAddress, socket.localPort) : `${unixSocket}:0`;
     socket.setNoDelay(true);
     startReading(socket, (chunk: Buffer) => {
       // After QUIT or a protocol error nothing more is read: it would only pile up.
@@ -239,10 +238,15 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   /**
    * Spared by the idle `timeout` (server/idle-client-sweep.ts), as Redis spares blocked and
-   * subscribed clients: while a reply is owed (a blocking command's among them) or not yet written.
+   * subscribed clients: while a reply is owed (a blocking command's among them) or it is subscribed.
    */
   get timeoutExempt(): boolean {
-    return this.head !== null || this.out.length > 0 || this.socket.writableLength > 0 || this.subscribed;
+    return this.head !== null || this.subscribed;
+  }
+
+  /** Reply bytes the socket has finished writing: while it grows, the client reads (Redis counts that as activity). */
+  get bytesDelivered(): number {
+    return (this.socket.bytesWritten ?? 0) - this.socket.writableLength;
   }
 
   setProtocol(resp3: boolean): Buffer | null {

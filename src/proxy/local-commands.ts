@@ -17,7 +17,8 @@ export interface LocalSession extends AuthSession {
   readonly localAddress: string;
   /** Date.now() at connect, and at its latest read. */
   readonly connectedAt: number;
-  readonly lastActiveAt: number;
+  /** performance.now() at its last read: its idle time counts from there. */
+  readonly lastReadAt: number;
   /** Name of the command it sent last ('client|list'). */
   readonly lastCommand: string;
   /** Send the replies owed so far, then close the connection. */

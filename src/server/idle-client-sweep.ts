@@ -1,17 +1,26 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 
 /** What the sweep needs of a client session. */
 export interface SweptClient {
   readonly remoteAddress: string;
-  /** Date.now() at its latest read. */
-  readonly lastActiveAt: number;
-  /** Spared by the timeout right now: a reply is owed or still being written, or it is subscribed. */
+  /** performance.now() at its latest read. */
+  readonly lastReadAt: number;
+  /** Spared by the timeout right now: a reply is owed (a blocking command's among them), or it is subscribed. */
   readonly timeoutExempt: boolean;
+  /** Reply bytes written out so far: growth means the client is reading its replies. */
+  readonly bytesDelivered: number;
   destroy(): void;
 }
 
 /** How often the sweep runs: Redis too checks its timeout about once a second. */
 export const SWEEP_INTERVAL_MS = 1000;
+
+/** What the sweep last saw of a client, and when (performance.now()). */
+interface Seen {
+  at: number;
+  bytesDelivered: number;
+}
 
 /**
  * The `timeout` setting: closes a client idle for longer than it, as Redis's timeout does, without
@@ -19,28 +28,36 @@ export const SWEEP_INTERVAL_MS = 1000;
  * in the middle of MULTI or holding a WATCH. One pass over the sessions a second, so the data path
  * pays nothing for it.
  *
- * Redis counts the writing of a reply as activity too; sessions only stamp their reads. A client
- * found exempt (a reply still owed) is taken to have been active at that sweep, so one whose slow
- * reply came late is not closed as if idle since its request.
+ * Activity is what Redis counts: a read from the client, or reply bytes it took. Sessions stamp
+ * their reads; the sweep notices the rest itself. A client found exempt (a reply still owed) or
+ * found to have taken reply bytes since the last pass counts as active at that pass, so one whose
+ * slow reply came late, or that is still reading a large one, is not closed as if idle since its
+ * request. A client that stops reading its replies makes no progress, and is closed like an idle one.
+ *
+ * Every time is the monotonic clock's (performance.now()): a step of the wall clock (NTP, an
+ * operator) must not close every client at once, nor spare idle ones.
  */
 export class IdleClientSweep {
   private readonly timeoutMs: number;
-  /** When each client was last found exempt; weak, so a session that has closed is simply forgotten. */
-  private readonly exemptAt = new WeakMap<SweptClient, number>();
+  /** Weak, so a session that has closed is simply forgotten. */
+  private readonly seen = new WeakMap<SweptClient, Seen>();
 
   constructor(timeoutSeconds: number) {
     this.timeoutMs = timeoutSeconds * 1000;
   }
 
-  /** One pass at `now` (Date.now()): closes the idle clients and returns them. */
+  /** One pass at `now` (performance.now()): closes the idle clients and returns them. */
   sweep(clients: Iterable<SweptClient>, now: number): SweptClient[] {
     const idle: SweptClient[] = [];
     for (const client of clients) {
-      if (client.timeoutExempt) {
-        this.exemptAt.set(client, now);
+      const delivered = client.bytesDelivered;
+      const last = this.seen.get(client);
+      if (client.timeoutExempt || (last !== undefined && delivered !== last.bytesDelivered)) {
+        this.seen.set(client, { at: now, bytesDelivered: delivered });
         continue;
       }
-      const lastActive = Math.max(client.lastActiveAt, this.exemptAt.get(client) ?? 0);
+      if (last === undefined) this.seen.set(client, { at: -Infinity, bytesDelivered: delivered });
+      const lastActive = Math.max(client.lastReadAt, last?.at ?? -Infinity);
       if (now - lastActive > this.timeoutMs) idle.push(client);
     }
     // Destroyed after the pass, so the set is not changed while it is walked.
@@ -54,7 +71,7 @@ export function startIdleClientSweep(clients: Iterable<SweptClient>, timeoutSeco
   if (timeoutSeconds <= 0) return { stop() {} };
   const sweep = new IdleClientSweep(timeoutSeconds);
   const timer = setInterval(() => {
-    for (const client of sweep.sweep(clients, Date.now())) logger.debug({ client: client.remoteAddress }, 'closed an idle client (timeout)');
+    for (const client of sweep.sweep(clients, performance.now())) logger.debug({ client: client.remoteAddress }, 'closed an idle client (timeout)');
   }, SWEEP_INTERVAL_MS);
   // The sweep must never be what keeps the process alive.
   timer.unref();

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { CommandSpec } from '../../src/commands/command-spec.ts';
 import { answerLocally, type LocalSession } from '../../src/proxy/local-commands.ts';
 import { RequestParser } from '../../src/resp/request-parser.ts';
@@ -28,7 +29,7 @@ export function fakeLocalSession<T extends Partial<LocalSession>>(fields: T = {}
     remoteAddress: '127.0.0.1:1',
     localAddress: '127.0.0.1:2',
     connectedAt: Date.now(),
-    lastActiveAt: Date.now(),
+    lastReadAt: performance.now(),
     lastCommand: 'hello',
     authenticated: true,
     password: null,

@@ -80,7 +80,8 @@ describe('per-client state slotgate keeps', () => {
     const list = String(await b.command('CLIENT', 'LIST'));
     expect(list).toMatch(/name=client-a /);
     expect(list).toMatch(new RegExp(`id=${id} `));
-    expect(String(await a.command('CLIENT', 'INFO'))).toMatch(/^id=\d+ addr=127\.0\.0\.1:\d+ .*name=client-a .*cmd=client\|info/);
+    // idle=0 right after a read, never -1 (the idle time and the read stamp use one clock).
+    expect(String(await a.command('CLIENT', 'INFO'))).toMatch(/^id=\d+ addr=127\.0\.0\.1:\d+ .*name=client-a age=\d+ idle=0 .*cmd=client\|info/);
     expect(String(await b.command('CLIENT', 'LIST', 'ID', String(id)))).not.toMatch(/client-a/);
     expect(await b.command('CLIENT', 'NO-EVICT', 'on')).toBe('OK');
     a.close();

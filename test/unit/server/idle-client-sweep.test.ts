@@ -3,16 +3,18 @@ import { IdleClientSweep, type SweptClient } from '../../../src/server/idle-clie
 
 /** A client whose fields a test may change between sweeps, as a session's change. */
 interface FakeClient extends SweptClient {
-  lastActiveAt: number;
+  lastReadAt: number;
   timeoutExempt: boolean;
+  bytesDelivered: number;
   destroyed: boolean;
 }
 
-function client(lastActiveAt: number, timeoutExempt = false): FakeClient {
+function client(lastReadAt: number, timeoutExempt = false): FakeClient {
   return {
     remoteAddress: '127.0.0.1:1',
-    lastActiveAt,
+    lastReadAt,
     timeoutExempt,
+    bytesDelivered: 0,
     destroyed: false,
     destroy() {
       this.destroyed = true;
@@ -52,8 +54,29 @@ describe('IdleClientSweep', () => {
     const reader = client(0, true);
     sweep.sweep([reader], 1000);
     reader.timeoutExempt = false;
-    reader.lastActiveAt = 5000;
+    reader.lastReadAt = 5000;
     expect(sweep.sweep([reader], 7000)).toEqual([]);
     expect(sweep.sweep([reader], 7001)).toEqual([reader]);
+  });
+
+  it('counts reply bytes the client took as activity: one reading a large reply is not idle', () => {
+    const sweep = new IdleClientSweep(2);
+    const downloading = client(0);
+    sweep.sweep([downloading], 1000);
+    for (const now of [2000, 3000, 4000, 5000]) {
+      downloading.bytesDelivered += 65536;
+      expect(sweep.sweep([downloading], now)).toEqual([]);
+    }
+    // It stopped reading: no progress since 5000, so idle from there.
+    expect(sweep.sweep([downloading], 7000)).toEqual([]);
+    expect(sweep.sweep([downloading], 7001)).toEqual([downloading]);
+  });
+
+  it('closes a client that stops reading its replies, as Redis does: bytes waiting are not activity', () => {
+    const sweep = new IdleClientSweep(2);
+    const stalled = client(0);
+    stalled.bytesDelivered = 4096; // what it took before it stopped reading; the rest waits unsent
+    expect(sweep.sweep([stalled], 1000)).toEqual([]);
+    expect(sweep.sweep([stalled], 2001)).toEqual([stalled]);
   });
 });
