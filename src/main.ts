@@ -8,6 +8,7 @@ import type { Settings } from './config/settings.ts';
 import { createLogger } from './observability/logger.ts';
 import { startMetricsServer } from './observability/metrics-server.ts';
 import { aggregateWorkerMetrics, answerMetricsRequests, workersReadiness } from './observability/worker-metrics.ts';
+import { SettingsReloader } from './server/settings-reloader.ts';
 import { startProxy, type RunningProxy } from './server/start-proxy.ts';
 import { forwardUnixClients, isForwardedClient } from './server/unix-socket-forwarder.ts';
 import { startWorkers, WORKER_ENV, type WorkerPool } from './server/worker-pool.ts';
@@ -40,6 +41,15 @@ async function main(): Promise<void> {
 
   const workerIndex = process.env[WORKER_ENV];
   const workers = workerCount(settings);
+  // At once: SIGHUP's default action ends the process, and one that comes while we start is kept
+  // for when we have started.
+  const reloader = new SettingsReloader({
+    running: settings,
+    load: () => loadSettings(process.argv.slice(2), process.env),
+    logger: workerIndex === undefined ? logger : logger.child({ worker: Number(workerIndex) }),
+    quiet: workerIndex !== undefined,
+  });
+  process.on('SIGHUP', () => reloader.reload());
   let proxy: RunningProxy | WorkerPool;
   try {
     if (workerIndex === undefined && workers > 1) {
@@ -58,6 +68,12 @@ async function main(): Promise<void> {
         pool = await besideWorkers(pool, () => forwardUnixClients(settings.unixSocket, settings.unixSocketPerm, serving, logger), true);
       }
       proxy = pool;
+      // Checked and logged here, once; then each worker reads the settings again itself. Workers
+      // not serving yet are starting, and read the settings as they are now.
+      reloader.start((next) => {
+        logger.level = next.logLevel;
+        for (const child of serving()) child.kill('SIGHUP');
+      });
     } else {
       proxy = await startProxy(settings, logger.child(workerIndex === undefined ? {} : { worker: Number(workerIndex) }), {
         reusePort: workerIndex !== undefined,
@@ -66,13 +82,17 @@ async function main(): Promise<void> {
         serveMetrics: workerIndex === undefined,
         listenUnix: workerIndex === undefined,
       });
-      if (workerIndex !== undefined && proxy.metricsRegistry !== null) answerMetricsRequests(proxy.metricsRegistry);
+      const running = proxy;
+      if (workerIndex !== undefined && running.metricsRegistry !== null) answerMetricsRequests(running.metricsRegistry);
       if (workerIndex !== undefined) {
-        const running = proxy;
         process.on('message', (message, handle) => {
           if (isForwardedClient(message, handle)) running.adoptClient(handle);
         });
       }
+      reloader.start((next) => {
+        logger.level = next.logLevel; // the proxy's logger is a child of this one: it follows
+        running.applySettings(next);
+      });
       process.send?.({ listening: proxy.port });
     }
   } catch (err) {

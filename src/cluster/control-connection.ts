@@ -1,11 +1,12 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
-import { isAuthError, type BackendCredentials } from '../upstream/backend-auth.ts';
+import { isAuthError, type BackendLogin } from '../upstream/backend-auth.ts';
 import { splitAddress } from './address.ts';
 
 /** How control connections reach a node: the same login and TLS as the data path's connections. */
 export interface ControlAccess {
-  credentials: BackendCredentials;
+  /** Read at each connect, so control connections opened after a reload use its credentials. */
+  login: BackendLogin;
   /** tls.connect() options when the nodes speak TLS. */
   tls?: ConnectionOptions;
 }
@@ -16,7 +17,8 @@ export interface ControlAccess {
  */
 export function openControlConnection(address: string, timeoutMs: number, access: ControlAccess): Redis {
   const { host, port } = splitAddress(address);
-  const { credentials, tls } = access;
+  const { login, tls } = access;
+  const { credentials } = login;
   return new Redis({
     host,
     port,

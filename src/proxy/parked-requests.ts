@@ -14,7 +14,8 @@ const RETRY_INTERVAL_MS = 100;
  * maxPendingPerClient, so a client with many parked requests is not read from.
  */
 export class ParkedRequests {
-  private readonly budgetMs: number;
+  /** How long a request may stay parked, in ms; a reload may change it (Router.setLimits). */
+  budgetMs: number;
   private readonly resend: (request: RoutedRequest) => void;
   private readonly onPark: () => void;
   private waiting: RoutedRequest[] = [];

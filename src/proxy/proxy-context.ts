@@ -8,7 +8,10 @@ import type { CommandPolicies } from './command-policy.ts';
 import type { Router } from './router.ts';
 import type { ProxyInfo } from './split/merge-info.ts';
 
-/** What every session shares. */
+/**
+ * What every session shares. The limits and the password below are changed in place by a reload
+ * (server/apply-live-settings.ts): sessions read them through this object each time, never copy them.
+ */
 export interface ProxyContext {
   table: CommandTable;
   policies: CommandPolicies;
@@ -18,7 +21,7 @@ export interface ProxyContext {
   maxMultibulkLength: number;
   maxPendingPerClient: number;
   maxClientOutputBytes: number;
-  /** Connect timeout and AUTH for the connections a client opens of its own (blocking, pub/sub). */
+  /** Connect timeout and login (shared, so a reload reaches it) for the connections a client opens of its own (blocking, pub/sub). */
   nodeConnection: NodeConnectionSettings;
   /** The password clients must give (settings.password), or null when none is required. */
   password: PasswordCheck | null;

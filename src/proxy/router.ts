@@ -5,6 +5,7 @@ import { SLOT_COUNT } from '../cluster/key-slot.ts';
 import { parseRedirect } from '../cluster/redirect.ts';
 import type { SlotMap } from '../cluster/slot-map.ts';
 import { encodeCommand } from '../resp/encode.ts';
+import type { BackendLogin } from '../upstream/backend-auth.ts';
 import { NodePool } from '../upstream/node-pool.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
 import { ParkedRequests } from './parked-requests.ts';
@@ -14,12 +15,11 @@ import type { HealthCounts } from '../observability/metrics.ts';
 export interface RouterOptions {
   connectionsPerNode: number;
   connectTimeoutMs: number;
-  /** AUTH sent first on every connection to a node (see authFrame), or undefined. */
-  auth?: Buffer;
-  /** What connections for RESP3 clients send first instead (see hello3Frame). */
-  hello3: Buffer;
+  /** What every connection to a node sends first (AUTH, or HELLO 3 for RESP3); a reload may change it. */
+  login: BackendLogin;
   /** tls.connect() options when the nodes speak TLS. */
   backendTls?: ConnectionOptions;
+  /** Redirects one request may follow (a reload may change it, see setLimits). */
   maxRedirects: number;
   /** How long a request may wait for a node to serve it (failover, migration) before it fails. */
   retryBudgetMs: number;
@@ -53,6 +53,8 @@ export class Router {
   private masterSlots: number[] = [];
   private nextMaster = 0;
   private readonly parked: ParkedRequests;
+  /** options.maxRedirects, or what a reload set since. */
+  private maxRedirects: number;
   /** Pools of nodes that left the map while requests were in flight on them, and their close timers. */
   private readonly retiring = new Map<NodePool, NodeJS.Timeout>();
   /** Redirects followed and slot maps that changed the routing, since start, for INFO, metrics and tests. */
@@ -60,11 +62,21 @@ export class Router {
 
   constructor(options: RouterOptions) {
     this.options = options;
+    this.maxRedirects = options.maxRedirects;
     this.parked = new ParkedRequests(
       options.retryBudgetMs,
       (request) => (request.slot >= 0 ? this.dispatch(request) : this.dispatchToAnyMaster(request)),
       options.requestRefresh,
     );
+  }
+
+  /**
+   * A reload's new limits. The redirect limit counts for redirects followed from now on; the budget
+   * for every parked request too, as each is measured from when it was first parked.
+   */
+  setLimits(maxRedirects: number, retryBudgetMs: number): void {
+    this.maxRedirects = maxRedirects;
+    this.parked.budgetMs = retryBudgetMs;
   }
 
   /** Takes a freshly read slot map. */
@@ -183,7 +195,7 @@ export class Router {
       }
       return false;
     }
-    if (request.redirects >= this.options.maxRedirects) return false;
+    if (request.redirects >= this.maxRedirects) return false;
     request.redirects++;
     const pool = this.poolFor(redirect.address);
     const connection = pool.connectionFor(request.affinity, request.resp3);
@@ -264,8 +276,7 @@ export class Router {
     if (pool === undefined) {
       pool = new NodePool(address, this.options.connectionsPerNode, {
         connectTimeoutMs: this.options.connectTimeoutMs,
-        auth: this.options.auth,
-        hello3: this.options.hello3,
+        login: this.options.login,
         logger: this.options.logger,
         tls: this.options.backendTls,
         replica,

@@ -38,11 +38,16 @@ interface Seen {
  * operator) must not close every client at once, nor spare idle ones.
  */
 export class IdleClientSweep {
-  private readonly timeoutMs: number;
+  private timeoutMs: number;
   /** Weak, so a session that has closed is simply forgotten. */
   private readonly seen = new WeakMap<SweptClient, Seen>();
 
   constructor(timeoutSeconds: number) {
+    this.timeoutMs = timeoutSeconds * 1000;
+  }
+
+  /** A reload's new timeout: the next pass judges every client by it. */
+  setTimeoutSeconds(timeoutSeconds: number): void {
     this.timeoutMs = timeoutSeconds * 1000;
   }
 
@@ -66,14 +71,33 @@ export class IdleClientSweep {
   }
 }
 
+/** The running sweep: stop() at shutdown; a reload changes its timeout. */
+export interface IdleClientSweepTimer {
+  stop(): void;
+  /** 0 stops the sweep; a positive timeout starts it, or changes the running one's. */
+  setTimeoutSeconds(timeoutSeconds: number): void;
+}
+
 /** Runs the sweep over `clients` every second until stop(); for a `timeout` of 0, never. */
-export function startIdleClientSweep(clients: Iterable<SweptClient>, timeoutSeconds: number, logger: Logger): { stop(): void } {
-  if (timeoutSeconds <= 0) return { stop() {} };
-  const sweep = new IdleClientSweep(timeoutSeconds);
-  const timer = setInterval(() => {
-    for (const client of sweep.sweep(clients, performance.now())) logger.debug({ client: client.remoteAddress }, 'closed an idle client (timeout)');
-  }, SWEEP_INTERVAL_MS);
-  // The sweep must never be what keeps the process alive.
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+export function startIdleClientSweep(clients: Iterable<SweptClient>, timeoutSeconds: number, logger: Logger): IdleClientSweepTimer {
+  let sweep: IdleClientSweep | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const stop = (): void => {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    sweep = null;
+  };
+  const setTimeoutSeconds = (seconds: number): void => {
+    if (seconds <= 0) return stop();
+    if (sweep !== null) return sweep.setTimeoutSeconds(seconds);
+    const running = new IdleClientSweep(seconds);
+    sweep = running;
+    timer = setInterval(() => {
+      for (const client of running.sweep(clients, performance.now())) logger.debug({ client: client.remoteAddress }, 'closed an idle client (timeout)');
+    }, SWEEP_INTERVAL_MS);
+    // The sweep must never be what keeps the process alive.
+    timer.unref();
+  };
+  setTimeoutSeconds(timeoutSeconds);
+  return { stop, setTimeoutSeconds };
 }

@@ -13,12 +13,13 @@ import { ClientSession } from '../proxy/client-session.ts';
 import type { ProxyContext } from '../proxy/proxy-context.ts';
 import { CommandPolicies } from '../proxy/command-policy.ts';
 import { passwordCheckFor } from '../proxy/client-auth.ts';
-import { authFrame, hello3Frame, isAuthError, type BackendCredentials } from '../upstream/backend-auth.ts';
+import { BackendLogin, isAuthError } from '../upstream/backend-auth.ts';
 import { Router } from '../proxy/router.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
 import { SLOTGATE_VERSION } from '../version.ts';
 import { listenUnix } from './listen-unix.ts';
 import { startIdleClientSweep } from './idle-client-sweep.ts';
+import { applyLiveSettings } from './apply-live-settings.ts';
 import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
 
@@ -34,6 +35,11 @@ export interface RunningProxy {
   metricsRegistry: Registry | null;
   /** The port /metrics is served on; 0 when this process serves none. */
   metricsPort: number;
+  /**
+   * Puts in force the settings of `settings` that can change while running (a reload, see
+   * config/plan-reload.ts); the others are ignored.
+   */
+  applySettings(settings: Settings): void;
   /** Serves a client that connected to settings.unixSocket of the supervisor, which handed it to this worker. */
   adoptClient(socket: Socket): void;
   close(): Promise<void>;
@@ -58,12 +64,10 @@ export interface StartOptions {
 
 /** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port (and tlsPort). */
 export async function startProxy(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
-  const credentials: BackendCredentials = { username: settings.backendUsername, password: settings.backendPassword };
-  const auth = authFrame(credentials);
-  const hello3 = hello3Frame(credentials);
+  const login = new BackendLogin({ username: settings.backendUsername, password: settings.backendPassword });
   const tls = loadTlsFiles(settings);
   const backendTls = tls.backend ?? undefined;
-  const access: ControlAccess = { credentials, tls: backendTls };
+  const access: ControlAccess = { login, tls: backendTls };
   // The refresher reports maps to the router, which needs the first map to exist.
   let routerRef: Router | null = null;
   const refresher = new TopologyRefresher({
@@ -88,8 +92,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const router = new Router({
     connectionsPerNode: settings.connectionsPerNode,
     connectTimeoutMs: settings.connectTimeoutMs,
-    auth,
-    hello3,
+    login,
     backendTls,
     maxRedirects: settings.maxRedirects,
     retryBudgetMs: settings.retryBudgetMs,
@@ -112,7 +115,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     maxMultibulkLength: settings.maxMultibulkLength,
     maxPendingPerClient: settings.maxPendingPerClient,
     maxClientOutputBytes: settings.maxClientOutputBytes,
-    nodeConnection: { connectTimeoutMs: settings.connectTimeoutMs, auth, hello3, logger, tls: backendTls },
+    nodeConnection: { connectTimeoutMs: settings.connectTimeoutMs, login, logger, tls: backendTls },
     password: passwordCheckFor(settings.password),
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
@@ -142,6 +145,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const idStride = options.workerCount ?? 1;
   let nextClientId = (options.workerIndex ?? 0) + 1;
   let accepted = 0;
+  const admission = { maxClients: settings.maxClients };
   // Both listeners feed the same sessions, so maxClients counts them together.
   // `unix`: it came through settings.unixSocket, so it has no address of its own to show.
   const onClient = (socket: Socket, unix = false): void => {
@@ -149,7 +153,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
       socket.destroy(); // a TLS handshake that finished after close() began
       return;
     }
-    if (sessions.size >= settings.maxClients) {
+    if (sessions.size >= admission.maxClients) {
       metrics.clientsRefused++;
       socket.on('error', () => {});
       socket.end(MAX_CLIENTS_REPLY, () => socket.destroy());
@@ -239,7 +243,16 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     })();
     return closing;
   };
-  return { port, tlsPort, stats: context.proxyInfo, metricsRegistry, metricsPort: metricsServer?.port ?? 0, adoptClient: (socket) => onClient(socket, true), close };
+  return {
+    port,
+    tlsPort,
+    stats: context.proxyInfo,
+    metricsRegistry,
+    metricsPort: metricsServer?.port ?? 0,
+    applySettings: (next) => applyLiveSettings({ context, router, login, idleSweep, admission }, next),
+    adoptClient: (socket) => onClient(socket, true),
+    close,
+  };
 }
 
 /** The slot map, the command table and the cluster's Redis version, from the seeds. */

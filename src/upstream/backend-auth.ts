@@ -9,6 +9,33 @@ export interface BackendCredentials {
 }
 
 /**
+ * The login every new connection to a node makes, one object shared by reference by every
+ * connection (shared, blocking, pub/sub, control) so that a reload changes it in one place. Each
+ * connection reads it when it connects: connections opened afterwards (reconnects included) log in
+ * with the new credentials, and those already open keep the session the node granted them.
+ */
+export class BackendLogin {
+  credentials: BackendCredentials;
+  /** What a RESP2 connection sends first (see authFrame), or undefined when no password is set. */
+  auth: Buffer | undefined;
+  /** What a RESP3 connection sends first (see hello3Frame). */
+  hello3: Buffer;
+
+  constructor(credentials: BackendCredentials) {
+    this.credentials = credentials;
+    this.auth = authFrame(credentials);
+    this.hello3 = hello3Frame(credentials);
+  }
+
+  /** Connections made from now on log in with `credentials`. */
+  change(credentials: BackendCredentials): void {
+    this.credentials = credentials;
+    this.auth = authFrame(credentials);
+    this.hello3 = hello3Frame(credentials);
+  }
+}
+
+/**
  * The AUTH command every new connection to a node sends first, or undefined when no password is
  * set. Built once: the password lives in this one buffer, never in a log line.
  */

@@ -8,7 +8,7 @@ import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import { writeBatch } from '../util/write-batch.ts';
 import { encodeCommand, encodeError } from '../resp/encode.ts';
-import { authFailureMessage } from './backend-auth.ts';
+import { authFailureMessage, type BackendLogin } from './backend-auth.ts';
 import { ignoreReply, type ReplyTarget } from './reply-target.ts';
 
 const READONLY = encodeCommand(['READONLY']);
@@ -16,11 +16,13 @@ const READONLY = encodeCommand(['READONLY']);
 /** What every connection to a node needs, whatever it is for (shared, blocking, pub/sub). */
 export interface NodeConnectionSettings {
   connectTimeoutMs: number;
-  /** AUTH to send first on every new connection (see authFrame), or undefined for none. */
-  auth?: Buffer;
-  /** What a RESP3 connection sends first instead (see hello3Frame): HELLO 3, with AUTH folded in. */
-  hello3?: Buffer;
-  /** Speak RESP3 to the node (for RESP3 clients): hello3 is sent first, its reply checked like AUTH's. */
+  /**
+   * What every new connection sends first: its AUTH, or for RESP3 its HELLO 3 with AUTH folded in;
+   * read at each connect, so a reload's new credentials reach the connections opened after it.
+   * Undefined: nothing is sent first.
+   */
+  login?: BackendLogin;
+  /** Speak RESP3 to the node (for RESP3 clients): login.hello3 is sent first, its reply checked like AUTH's. */
   resp3?: boolean;
   /** Where a refused AUTH is reported. */
   logger?: Logger;
@@ -157,7 +159,8 @@ export class BackendConnection implements Flushable {
 
   private open(): void {
     const { socket, readyEvent } = connectNode(this.host, this.port, this.options.tls, (chunk) => this.onChunk(chunk));
-    const auth = this.options.resp3 === true ? this.options.hello3 : this.options.auth;
+    const login = this.options.login;
+    const auth = this.options.resp3 === true ? login?.hello3 : login?.auth;
     this.authPending = auth !== undefined;
     if (auth !== undefined) {
       // First of all, so nothing runs before it; its reply is checked in onData, not by a target.

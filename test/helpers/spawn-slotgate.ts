@@ -24,6 +24,29 @@ export function spawnSlotgate(args: string[], ready: string): Promise<ChildProce
   });
 }
 
+/**
+ * Resolves with the first log line of `slotgate` (from spawnSlotgate) written from now on whose
+ * message is `message`; rejects after `timeoutMs`.
+ */
+export function nextLogLine(slotgate: ChildProcess, message: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const line = output.split('\n').find((candidate) => candidate.includes(`"msg":"${message}"`));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      slotgate.stdout?.off('data', onData);
+      resolve(line);
+    };
+    const timer = setTimeout(() => {
+      slotgate.stdout?.off('data', onData);
+      reject(new Error(`no "${message}" log line within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    slotgate.stdout?.on('data', onData);
+  });
+}
+
 /** SIGKILLs the process group spawnSlotgate() started. */
 export function killSlotgate(slotgate: ChildProcess | undefined): void {
   try {

@@ -32,6 +32,14 @@ describe('IdleClientSweep', () => {
     expect([idle.destroyed, justUnder.destroyed, recent.destroyed]).toEqual([true, false, false]);
   });
 
+  it('judges every client by a timeout a reload changed, from the next pass', () => {
+    const sweep = new IdleClientSweep(10);
+    const quiet = client(0);
+    expect(sweep.sweep([quiet], 5000)).toEqual([]);
+    sweep.setTimeoutSeconds(4);
+    expect(sweep.sweep([quiet], 5000)).toEqual([quiet]);
+  });
+
   it('spares a client while it is exempt (blocked, subscribed, owed a reply)', () => {
     const sweep = new IdleClientSweep(1);
     const blocked = client(0, true);

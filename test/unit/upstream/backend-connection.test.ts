@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { BackendConnection } from '../../../src/upstream/backend-connection.ts';
-import { authFrame } from '../../../src/upstream/backend-auth.ts';
+import { BackendLogin } from '../../../src/upstream/backend-auth.ts';
 import type { ReplyTarget } from '../../../src/upstream/reply-target.ts';
 
 /**
@@ -98,7 +98,7 @@ it('goes on when a node without a password answers AUTH with "no password config
   const events: string[] = [];
   const connection = new BackendConnection(address, {
     connectTimeoutMs: 1000,
-    auth: authFrame({ username: '', password: 'secret' }),
+    login: new BackendLogin({ username: '', password: 'secret' }),
     onConnectionLost: () => events.push('lost'),
   });
   connections.push(connection);
@@ -116,7 +116,7 @@ it('reports the writes behind a refused AUTH as in doubt, never as not run', asy
   const events: string[] = [];
   const connection: BackendConnection = new BackendConnection(address, {
     connectTimeoutMs: 1000,
-    auth: authFrame({ username: '', password: 'wrong' }),
+    login: new BackendLogin({ username: '', password: 'wrong' }),
     onConnectionLost: () => {
       events.push('lost');
       // While it backs off, a new request gets the authentication error at once.

@@ -1,0 +1,41 @@
+import type { Settings } from '../config/settings.ts';
+import { passwordCheckFor } from '../proxy/client-auth.ts';
+import type { ProxyContext } from '../proxy/proxy-context.ts';
+import type { Router } from '../proxy/router.ts';
+import type { BackendLogin } from '../upstream/backend-auth.ts';
+import type { IdleClientSweepTimer } from './idle-client-sweep.ts';
+
+/**
+ * Where a running proxy keeps the settings a reload may change. Each is a plain field that the
+ * code using it already reads through an object it holds (the session's context, the router's own
+ * fields, the login every new backend connection reads), so changing them costs the data path
+ * nothing, and what reads them next sees the new value.
+ */
+export interface LiveParts {
+  context: ProxyContext;
+  router: Router;
+  login: BackendLogin;
+  idleSweep: IdleClientSweepTimer;
+  /** Read by the listeners for each client they accept. */
+  admission: { maxClients: number };
+}
+
+/** Puts the live settings of `settings` in force (the others are ignored: see plan-reload.ts). */
+export function applyLiveSettings(parts: LiveParts, settings: Settings): void {
+  const { context } = parts;
+  context.protoMaxBulkLen = settings.protoMaxBulkLen;
+  context.maxMultibulkLength = settings.maxMultibulkLength;
+  context.maxPendingPerClient = settings.maxPendingPerClient;
+  context.maxClientOutputBytes = settings.maxClientOutputBytes;
+  parts.admission.maxClients = settings.maxClients;
+  parts.router.setLimits(settings.maxRedirects, settings.retryBudgetMs);
+  parts.idleSweep.setTimeoutSeconds(settings.timeout);
+  parts.login.change({ username: settings.backendUsername, password: settings.backendPassword });
+  // Sessions read the check at each AUTH, so new AUTHs are judged by the new password, and clients
+  // already authenticated stay so, as after Redis's CONFIG SET requirepass.
+  context.password = passwordCheckFor(settings.password);
+  if (context.password === null) {
+    // And as there: with no password left, a client that had not authenticated yet needs not.
+    for (const session of context.sessions) session.authenticated = true;
+  }
+}
