@@ -15,16 +15,15 @@ export interface BackendCredentials {
  * with the new credentials, and those already open keep the session the node granted them.
  */
 export class BackendLogin {
-  credentials: BackendCredentials;
+  // Set by change(), which the constructor calls.
+  credentials!: BackendCredentials;
   /** What a RESP2 connection sends first (see authFrame), or undefined when no password is set. */
   auth: Buffer | undefined;
   /** What a RESP3 connection sends first (see hello3Frame). */
-  hello3: Buffer;
+  hello3!: Buffer;
 
   constructor(credentials: BackendCredentials) {
-    this.credentials = credentials;
-    this.auth = authFrame(credentials);
-    this.hello3 = hello3Frame(credentials);
+    this.change(credentials);
   }
 
   /** Connections made from now on log in with `credentials`. */
