@@ -12,6 +12,7 @@ import { SettingsReloader } from './server/settings-reloader.ts';
 import { startProxy, type RunningProxy } from './server/start-proxy.ts';
 import { forwardUnixClients, isForwardedClient } from './server/unix-socket-forwarder.ts';
 import { startWorkers, WORKER_ENV, type WorkerPool } from './server/worker-pool.ts';
+import { sendSettings, settingsFromSupervisor } from './server/worker-settings.ts';
 import { SLOTGATE_VERSION } from './version.ts';
 
 /** How long close() may take to drain in-flight replies before we exit regardless. */
@@ -28,7 +29,13 @@ const duplicateSignalWindowMs = 1_000;
 const exitConfigError = 2;
 
 async function main(): Promise<void> {
-  const settings = settingsOrExit(process.argv.slice(2));
+  const workerIndex = process.env[WORKER_ENV];
+  // A worker takes its settings from its supervisor, never from the sources (worker-settings.ts).
+  const fromSupervisor = workerIndex === undefined ? null : settingsFromSupervisor();
+  // A worker ignores SIGHUP, from the start: a hangup of the whole process group reaches it too,
+  // and it reloads when its supervisor sends the new settings.
+  if (fromSupervisor !== null) process.on('SIGHUP', () => {});
+  const settings = fromSupervisor === null ? settingsOrExit(process.argv.slice(2)) : await firstSettings(fromSupervisor.first);
   if (settings === undefined) return;
 
   const logger = createLogger(settings.logLevel);
@@ -39,21 +46,22 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const workerIndex = process.env[WORKER_ENV];
   const workers = workerCount(settings);
-  // At once: SIGHUP's default action ends the process, and one that comes while we start is kept
-  // for when we have started.
   const reloader = new SettingsReloader({
     running: settings,
     load: () => loadSettings(process.argv.slice(2), process.env),
     logger: workerIndex === undefined ? logger : logger.child({ worker: Number(workerIndex) }),
     quiet: workerIndex !== undefined,
   });
-  process.on('SIGHUP', () => reloader.reload());
+  // At once: SIGHUP's default action ends the process, and one that comes while we start is kept
+  // for when we have started.
+  if (fromSupervisor === null) process.on('SIGHUP', () => reloader.reload());
+  else fromSupervisor.onReload((next) => reloader.reload(next));
+  let running = settings;
   let proxy: RunningProxy | WorkerPool;
   try {
     if (workerIndex === undefined && workers > 1) {
-      let pool = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), logger);
+      let pool = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), () => running, logger);
       const { children, serving } = pool;
       if (settings.metricsPort !== 0) {
         // The supervisor serves /metrics, summing its workers' answers on each scrape. Stopped last:
@@ -68,11 +76,12 @@ async function main(): Promise<void> {
         pool = await besideWorkers(pool, () => forwardUnixClients(settings.unixSocket, settings.unixSocketPerm, serving, logger), true);
       }
       proxy = pool;
-      // Checked and logged here, once; then each worker reads the settings again itself. Workers
-      // not serving yet are starting, and read the settings as they are now.
+      // Checked and logged here, once; every worker, starting ones included, then gets the settings
+      // to apply, and one forked later starts with them.
       reloader.start((next) => {
         logger.level = next.logLevel;
-        for (const child of serving()) child.kill('SIGHUP');
+        running = next;
+        for (const child of children()) sendSettings(child, next);
       });
     } else {
       proxy = await startProxy(settings, logger.child(workerIndex === undefined ? {} : { worker: Number(workerIndex) }), {
@@ -100,12 +109,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ bind: settings.bind, port: proxy.port, tlsPort: settings.tlsPort, unixSocket: settings.unixSocket || undefined }, 'listening');
-  stopOnSignals(proxy, logger);
+  // Once shutdown begins, a reload would only restart what is being stopped (the idle sweep).
+  const started = proxy;
+  const stoppable = {
+    close: () => {
+      reloader.stop();
+      return started.close();
+    },
+  };
+  stopOnSignals(stoppable, logger);
   if (workerIndex !== undefined) {
     // The IPC channel to the supervisor closes when it dies, however it dies (SIGKILL included):
     // a worker never outlives it.
-    const running = proxy;
-    process.on('disconnect', () => void stop(running, logger, 'SIGTERM'));
+    process.on('disconnect', () => void stop(stoppable, logger, 'SIGTERM'));
   }
 }
 
@@ -135,6 +151,17 @@ async function besideWorkers(pool: WorkerPool, start: () => Promise<{ close(): P
 function workerCount(settings: Settings): number {
   if (settings.port === 0) return 1;
   return settings.workers === 0 ? availableParallelism() : settings.workers;
+}
+
+/** A worker's first settings; without them (no supervisor, or a silent one) it cannot start. */
+async function firstSettings(first: Promise<Settings>): Promise<Settings | undefined> {
+  try {
+    return await first;
+  } catch (err) {
+    // Exit, not return: the IPC channel would keep the process alive.
+    process.stderr.write(`slotgate worker: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 /**

@@ -27,6 +27,10 @@ export class SettingsReloader {
   private apply: ((settings: Settings) => void) | null = null;
   /** A reload was asked for before start(): the settings read at start-up may already be old. */
   private pending = false;
+  /** The settings handed to that reload, if they were given rather than to be read. */
+  private pendingSettings: Settings | undefined;
+  /** Shutting down: a reload now would only restart what is being stopped. */
+  private stopped = false;
 
   constructor(options: SettingsReloaderOptions) {
     this.options = options;
@@ -38,18 +42,26 @@ export class SettingsReloader {
     this.apply = apply;
     if (this.pending) {
       this.pending = false;
-      this.reload();
+      this.reload(this.pendingSettings);
     }
   }
 
-  reload(): void {
+  /** No reload from now on (shutdown has begun). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Reloads from the settings' sources, or takes `next` (a worker's, from its supervisor). */
+  reload(next?: Settings): void {
+    if (this.stopped) return;
     if (this.apply === null) {
       this.pending = true;
+      this.pendingSettings = next;
       return;
     }
     const { logger, quiet } = this.options;
     try {
-      const plan = planReload(this.running, this.options.load());
+      const plan = planReload(this.running, next ?? this.options.load());
       if (plan.needsRestart.length > 0) {
         logger[quiet ? 'debug' : 'warn']({ needsRestart: plan.needsRestart }, 'configuration reload: these settings changed but need a restart; they keep their old values');
       }

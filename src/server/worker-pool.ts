@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
+import type { Settings } from '../config/settings.ts';
+import { sendSettings } from './worker-settings.ts';
 
 /** Set in a worker's environment: its index. main.ts runs one proxy, with reusePort, when it sees it. */
 export const WORKER_ENV = 'SLOTGATE_WORKER_INDEX';
@@ -26,7 +28,7 @@ export interface WorkerPool {
  * its own slot map and backend connections, so nothing is shared and nothing locks. This process
  * only supervises: it restarts a worker that dies and stops them all on close().
  */
-export async function startWorkers(count: number, mainScript: string, argv: string[], logger: Logger): Promise<WorkerPool> {
+export async function startWorkers(count: number, mainScript: string, argv: string[], currentSettings: () => Settings, logger: Logger): Promise<WorkerPool> {
   const workers = new Map<number, ChildProcess>();
   const serving = new Set<ChildProcess>();
   const restarts: number[] = [];
@@ -40,6 +42,8 @@ export async function startWorkers(count: number, mainScript: string, argv: stri
         execArgv: process.execArgv,
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
+      // The worker runs with what this process runs now, reloads included (worker-settings.ts).
+      sendSettings(child, currentSettings());
       workers.set(index, child);
       let listening = false;
       child.on('message', (message: { listening?: number }) => {

@@ -140,6 +140,27 @@ it('reloads its config file on SIGHUP in every worker, keeping authenticated cli
     expect(await freshAuths(reloadPort, 'pw-after-91c2')).toEqual(Array(8).fill('OK'));
     expect(await clients[0].command('PING')).toBe('PONG');
     expect(output.match(/configuration reload/g)).toHaveLength(3);
+
+    // A worker that dies now comes back with what the supervisor runs: the old port, the reloaded
+    // password, though the file is invalid and names another port.
+    const victim = Number(/process_id:(\d+)/.exec(String(await clients[0].command('INFO', 'proxy')))?.[1]);
+    const restarted = nextLogLine(reloading, 'worker exited; restarting it');
+    process.kill(victim, 'SIGKILL');
+    await restarted;
+    const freshPids = async (): Promise<number> => {
+      const fresh = await Promise.all(Array.from({ length: 12 }, () => RawClient.open(reloadPort)));
+      try {
+        const seen = new Set<string>();
+        for (const client of fresh) {
+          if ((await client.command('AUTH', 'pw-after-91c2')) !== 'OK') return 0;
+          seen.add(/process_id:(\d+)/.exec(String(await client.command('INFO', 'proxy')))?.[1] ?? '');
+        }
+        return seen.has(String(victim)) ? 0 : seen.size;
+      } finally {
+        for (const client of fresh) client.close();
+      }
+    };
+    await expect.poll(freshPids, { timeout: 15_000, interval: 250 }).toBe(2);
     expect(output).not.toMatch(/pw-before|pw-after|pw-invalid/);
   } finally {
     for (const client of clients) client.close();

@@ -81,3 +81,21 @@ it('logs at debug only in a worker, whose supervisor has logged the reload', () 
   reloader.reload();
   expect(lines.map((line) => line.split(' ')[0])).toEqual(['debug', 'debug']);
 });
+
+it('takes settings handed to it (a worker\'s, from its supervisor) instead of reading them, held until it starts', () => {
+  const { reloader, applied } = reloaderOver('maxClients: 5\n');
+  const handed = { ...loadSettings([], {}), maxClients: 9 };
+  reloader.reload(handed);
+  expect(applied).toEqual([]);
+  reloader.start((next) => applied.push(next));
+  expect(applied.map((settings) => settings.maxClients)).toEqual([9]);
+});
+
+it('does nothing once stopped: shutdown has begun', () => {
+  const { reloader, applied, rewrite, start } = reloaderOver('maxClients: 5\n');
+  start();
+  reloader.stop();
+  rewrite('maxClients: 6\n');
+  reloader.reload();
+  expect(applied).toEqual([]);
+});
