@@ -21,6 +21,8 @@ export class BackendLogin {
   auth: Buffer | undefined;
   /** What a RESP3 connection sends first (see hello3Frame). */
   hello3!: Buffer;
+  /** Counts changes: a connection refused with older credentials may try the new ones at once. */
+  generation = 0;
 
   constructor(credentials: BackendCredentials) {
     this.change(credentials);
@@ -28,6 +30,7 @@ export class BackendLogin {
 
   /** Connections made from now on log in with `credentials`. */
   change(credentials: BackendCredentials): void {
+    this.generation++;
     this.credentials = credentials;
     this.auth = authFrame(credentials);
     this.hello3 = hello3Frame(credentials);

@@ -83,6 +83,9 @@ export class BackendConnection implements Flushable {
   private authPending = false;
   /** The node refused our AUTH last time; reported once until it accepts it again. */
   private authRefused = false;
+  /** The login generation (BackendLogin.generation) the socket logged in with, and the one the node refused. */
+  private loginGeneration = -1;
+  private refusedGeneration = -1;
   /** Told once that the node needs no password. */
   private authUnneededLogged = false;
 
@@ -119,7 +122,8 @@ export class BackendConnection implements Flushable {
       return;
     }
     if (this.socket === null) {
-      if (Date.now() < this.failFastUntil) {
+      // Credentials changed since the node refused them (a reload): try the new ones now, not after the backoff.
+      if (Date.now() < this.failFastUntil && !(this.authRefused && this.options.login?.generation !== this.refusedGeneration)) {
         if (this.authRefused) {
           // Not worth parking and retrying: only an operator can fix the credentials.
           const error = encodeError(`ERR slotgate: ${this.lastError}`);
@@ -160,6 +164,7 @@ export class BackendConnection implements Flushable {
   private open(): void {
     const { socket, readyEvent } = connectNode(this.host, this.port, this.options.tls, (chunk) => this.onChunk(chunk));
     const login = this.options.login;
+    this.loginGeneration = login?.generation ?? -1;
     const auth = this.options.resp3 === true ? login?.hello3 : login?.auth;
     this.authPending = auth !== undefined;
     if (auth !== undefined) {
@@ -273,11 +278,11 @@ export class BackendConnection implements Flushable {
     this.lastError = authFailureMessage(this.address, detail);
     if (!this.authRefused) this.options.logger?.error({ node: this.address, reply: detail }, 'backend authentication failed');
     this.authRefused = true;
+    this.refusedGeneration = this.loginGeneration;
     this.detach(true);
     socket.destroy();
     this.options.onPush?.(encodeError(`ERR slotgate: ${this.lastError}`));
-    if (!this.closed) this.options.onConnectionLost(this.address, this.lastError);
-    this.failAll(`ERR slotgate: ${this.lastError}`);
+    this.reportLoss(this.lastError, `ERR slotgate: ${this.lastError}`);
   }
 
   private abort(reason: string): void {
@@ -289,9 +294,7 @@ export class BackendConnection implements Flushable {
     if (this.socket !== socket) return;
     this.detach(!this.ready);
     const reason = this.lastError || 'connection closed';
-    // Told first, so that what the failures below set off already knows (a WATCH on it is lost).
-    if (!this.closed) this.options.onConnectionLost(this.address, reason);
-    this.failAll(`ERR slotgate: lost connection to ${this.address}: ${reason}`);
+    this.reportLoss(reason, `ERR slotgate: lost connection to ${this.address}: ${reason}`);
   }
 
   /** Forgets the socket and any reply half read; `backOff` after a failed attempt: fail fast for a while. */
@@ -307,16 +310,34 @@ export class BackendConnection implements Flushable {
     }
   }
 
+  /**
+   * The socket is gone: says so, then fails what waited on it. The waiting list is taken out before
+   * anyone hears of it: what is sent from here on, by onConnectionLost or by a failure's callback (a
+   * client whose reading resumes parses its next requests at once), belongs to the next socket.
+   * Told before the failures, so that what they set off already knows (a WATCH on it is lost).
+   */
+  private reportLoss(reason: string, message: string): void {
+    const orphans = this.takeWaiting();
+    if (!this.closed) this.options.onConnectionLost(this.address, reason);
+    this.fail(orphans, message);
+  }
+
   private failAll(message: string): void {
-    // Taken out first: a target's callback may send on this connection again (a client whose reading
-    // resumes parses its next requests at once), and those belong to the next socket, not this list.
-    const waiting = this.waiting;
+    this.fail(this.takeWaiting(), message);
+  }
+
+  /** Empties the queues of the socket that is gone; returns its targets and how many of them were written. */
+  private takeWaiting(): { waiting: RingQueue<ReplyTarget>; written: number } {
+    const taken = { waiting: this.waiting, written: this.written };
     this.waiting = new RingQueue<ReplyTarget>();
-    let written = this.written;
     this.written = 0;
     this.unwritten = 0;
     this.out = [];
     this.outBytes = 0;
+    return taken;
+  }
+
+  private fail({ waiting, written }: { waiting: RingQueue<ReplyTarget>; written: number }, message: string): void {
     for (let target = waiting.shift(); target !== undefined; target = waiting.shift()) {
       target.onFailure(message, written > 0);
       written--;

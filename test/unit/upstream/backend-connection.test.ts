@@ -131,3 +131,34 @@ it('reports the writes behind a refused AUTH as in doubt, never as not run', asy
   expect(events[1]).toMatch(/^get reply -ERR slotgate: authentication to .* failed \(WRONGPASS/);
   expect(events[2]).toBe('set failure written=true');
 });
+
+it('tries new credentials at once after a refusal, without waiting out the backoff', async () => {
+  const address = await fakeNode((socket) => {
+    socket.on('data', (data) => {
+      const text = data.toString();
+      for (const name of commandNames(text)) {
+        const refused = name === 'AUTH' && !text.includes('right-password');
+        socket.write(refused ? '-WRONGPASS invalid username-password pair or user is disabled.\r\n' : '+OK\r\n');
+      }
+    });
+  });
+  const events: string[] = [];
+  const login = new BackendLogin({ username: '', password: 'wrong-password' });
+  const connection: BackendConnection = new BackendConnection(address, {
+    connectTimeoutMs: 1000,
+    login,
+    onConnectionLost: () => {
+      if (events.length > 0) return;
+      // Within the backoff that the refusal starts: the same credentials get the error at once…
+      connection.send(frame('GET', 'k'), recorder('same', events));
+      // …and a reload's new ones are tried at once.
+      login.change({ username: '', password: 'right-password' });
+      connection.send(frame('GET', 'k'), recorder('new', events));
+    },
+  });
+  connections.push(connection);
+  connection.send(frame('SET', 'k', 'v'), recorder('first', events));
+  await settle();
+  expect(events[0]).toMatch(/^same reply -ERR slotgate: authentication to .* failed/);
+  expect(events).toContain('new reply +OK');
+});
