@@ -122,6 +122,8 @@ async function main(): Promise<void> {
     // The IPC channel to the supervisor closes when it dies, however it dies (SIGKILL included):
     // a worker never outlives it.
     process.on('disconnect', () => void stop(stoppable, logger, 'SIGTERM'));
+    // Gone already, while this worker started: no 'disconnect' comes for a listener added since.
+    if (!process.connected) void stop(stoppable, logger, 'SIGTERM');
   }
 }
 

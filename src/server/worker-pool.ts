@@ -62,18 +62,27 @@ export async function startWorkers(count: number, mainScript: string, argv: stri
         }
         if (stopping) return;
         logger.error({ worker: index, code, signal }, 'worker exited; restarting it');
-        const now = Date.now();
-        restarts.push(now);
-        while (restarts.length > 0 && now - restarts[0] > RESTART_WINDOW_MS) restarts.shift();
-        if (restarts.length > MAX_RESTARTS) {
-          logger.fatal({ restarts: restarts.length, windowMs: RESTART_WINDOW_MS }, 'workers keep dying; giving up');
-          process.exit(1);
-        }
-        setTimeout(() => {
-          if (!stopping) spawnWorker(index).catch((error: Error) => logger.error({ err: error.message }, 'worker restart failed'));
-        }, RESTART_DELAY_MS).unref();
+        restartLater(index);
       });
     });
+
+  /** Starts worker `index` again after a pause; a restart that fails is tried again, within the same limit. */
+  const restartLater = (index: number): void => {
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length > 0 && now - restarts[0] > RESTART_WINDOW_MS) restarts.shift();
+    if (restarts.length > MAX_RESTARTS) {
+      logger.fatal({ restarts: restarts.length, windowMs: RESTART_WINDOW_MS }, 'workers keep dying; giving up');
+      process.exit(1);
+    }
+    setTimeout(() => {
+      if (stopping) return;
+      spawnWorker(index).catch((error: Error) => {
+        logger.error({ err: error.message }, 'worker restart failed; trying again');
+        if (!stopping) restartLater(index);
+      });
+    }, RESTART_DELAY_MS).unref();
+  };
 
   const close = async (): Promise<void> => {
     stopping = true;

@@ -44,6 +44,11 @@ export function settingsFromSupervisor(): { first: Promise<Settings>; onReload(a
   let received = false;
   let apply: ((settings: Settings) => void) | null = null;
   let held: Settings | null = null;
+  // A supervisor gone before sending them never will: stop waiting at once.
+  process.once('disconnect', () => {
+    clearTimeout(timer);
+    if (!received) rejectFirst(new Error('the supervisor went away before sending the settings'));
+  });
   process.on('message', (message: unknown) => {
     if (!isSettingsMessage(message)) return;
     if (!received) {

@@ -30,6 +30,8 @@ export class BackendLogin {
 
   /** Connections made from now on log in with `credentials`. */
   change(credentials: BackendCredentials): void {
+    // A reload that leaves them as they were changes nothing: no retry of a refused login.
+    if (this.credentials !== undefined && credentials.username === this.credentials.username && credentials.password === this.credentials.password) return;
     this.generation++;
     this.credentials = credentials;
     this.auth = authFrame(credentials);

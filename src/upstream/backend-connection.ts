@@ -83,9 +83,8 @@ export class BackendConnection implements Flushable {
   private authPending = false;
   /** The node refused our AUTH last time; reported once until it accepts it again. */
   private authRefused = false;
-  /** The login generation (BackendLogin.generation) the socket logged in with, and the one the node refused. */
+  /** The login generation (BackendLogin.generation) of the last attempt to connect. */
   private loginGeneration = -1;
-  private refusedGeneration = -1;
   /** Told once that the node needs no password. */
   private authUnneededLogged = false;
 
@@ -122,8 +121,9 @@ export class BackendConnection implements Flushable {
       return;
     }
     if (this.socket === null) {
-      // Credentials changed since the node refused them (a reload): try the new ones now, not after the backoff.
-      if (Date.now() < this.failFastUntil && !(this.authRefused && this.options.login?.generation !== this.refusedGeneration)) {
+      // Credentials changed since the node refused them (a reload): the new ones get one attempt now,
+      // not after the backoff; if that fails too, in any way, the backoff holds again.
+      if (Date.now() < this.failFastUntil && !(this.authRefused && this.options.login !== undefined && this.options.login.generation !== this.loginGeneration)) {
         if (this.authRefused) {
           // Not worth parking and retrying: only an operator can fix the credentials.
           const error = encodeError(`ERR slotgate: ${this.lastError}`);
@@ -278,7 +278,6 @@ export class BackendConnection implements Flushable {
     this.lastError = authFailureMessage(this.address, detail);
     if (!this.authRefused) this.options.logger?.error({ node: this.address, reply: detail }, 'backend authentication failed');
     this.authRefused = true;
-    this.refusedGeneration = this.loginGeneration;
     this.detach(true);
     socket.destroy();
     this.options.onPush?.(encodeError(`ERR slotgate: ${this.lastError}`));

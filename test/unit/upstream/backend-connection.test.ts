@@ -162,3 +162,36 @@ it('tries new credentials at once after a refusal, without waiting out the backo
   expect(events[0]).toMatch(/^same reply -ERR slotgate: authentication to .* failed/);
   expect(events).toContain('new reply +OK');
 });
+
+it('gives new credentials one attempt: if it fails in any way, the backoff holds again (no reconnect per request)', async () => {
+  const address = await fakeNode((socket) => {
+    socket.on('data', (data) => {
+      for (const name of commandNames(data.toString())) socket.write(name === 'AUTH' ? '-WRONGPASS invalid username-password pair or user is disabled.\r\n' : '+OK\r\n');
+    });
+  });
+  const events: string[] = [];
+  const login = new BackendLogin({ username: '', password: 'first-password' });
+  let losses = 0;
+  const connection: BackendConnection = new BackendConnection(address, {
+    connectTimeoutMs: 1000,
+    login,
+    onConnectionLost: () => {
+      losses++;
+      if (losses === 1) {
+        // The node goes down (restarting with the new password, say) as the reload comes.
+        server?.close();
+        login.change({ username: '', password: 'second-password' });
+      }
+      // The same credentials given again (a reload that left them alone) are no change.
+      if (losses === 2) login.change({ username: '', password: 'second-password' });
+      // A client keeps sending: one attempt with the new credentials, then the backoff again.
+      if (losses < 10) connection.send(frame('GET', 'k'), recorder(`after-loss-${losses}`, events));
+    },
+  });
+  connections.push(connection);
+  connection.send(frame('SET', 'k', 'v'), recorder('first', events));
+  // Well within the backoff that the second failure starts (100 ms): one new attempt in all.
+  await settle(60);
+  expect(losses).toBe(2);
+  expect(events).toContain('after-loss-2 reply -ERR slotgate: connect ECONNREFUSED ' + address);
+});
