@@ -57,11 +57,12 @@ async function main(): Promise<void> {
   // for when we have started.
   if (fromSupervisor === null) process.on('SIGHUP', () => reloader.reload());
   else fromSupervisor.onReload((next) => reloader.reload(next));
-  let running = settings;
+  /** What this process runs with now: a supervisor's reloads change it, and workers forked later start with it. */
+  let currentSettings = settings;
   let proxy: RunningProxy | WorkerPool;
   try {
     if (workerIndex === undefined && workers > 1) {
-      let pool = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), () => running, logger);
+      let pool = await startWorkers(workers, fileURLToPath(import.meta.url), process.argv.slice(2), () => currentSettings, logger);
       const { children, serving } = pool;
       if (settings.metricsPort !== 0) {
         // The supervisor serves /metrics, summing its workers' answers on each scrape. Stopped last:
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
       // to apply, and one forked later starts with them.
       reloader.start((next) => {
         logger.level = next.logLevel;
-        running = next;
+        currentSettings = next;
         for (const child of children()) sendSettings(child, next);
       });
     } else {

@@ -15,7 +15,7 @@ export interface LocalSession extends AuthSession {
   /** "ip:port" of the client, and of our end of its connection. */
   readonly remoteAddress: string;
   readonly localAddress: string;
-  /** Date.now() at connect, and at its latest read. */
+  /** Date.now() at connect. */
   readonly connectedAt: number;
   /** performance.now() at its last read: its idle time counts from there. */
   readonly lastReadAt: number;

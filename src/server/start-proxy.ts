@@ -146,8 +146,9 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   let nextClientId = (options.workerIndex ?? 0) + 1;
   let accepted = 0;
   const admission = { maxClients: settings.maxClients };
-  // Both listeners feed the same sessions, so maxClients counts them together.
-  // `unix`: it came through settings.unixSocket, so it has no address of its own to show.
+  // Every listener (plain, TLS, Unix socket, and clients a supervisor hands over) feeds the same
+  // sessions, so maxClients counts them together. `unix`: it came through settings.unixSocket, so it
+  // has no address of its own to show.
   const onClient = (socket: Socket, unix = false): void => {
     if (closing !== null) {
       socket.destroy(); // a TLS handshake that finished after close() began
@@ -169,8 +170,8 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   // A TLS socket reaches us after its handshake; it reads through 'data' (see socket-reader.ts). The
   // handshake timeout also bounds how long close() waits for a connection that never finishes one.
   const tlsServer = tls.server === null ? null : createTlsServer({ ...tls.server, noDelay: true, ...keepAlive, handshakeTimeout: DRAIN_TIMEOUT_MS }, onClient);
-  // A failed handshake (plain text on the TLS port, an unknown client certificate) closes that socket only.
   const unixServer = settings.unixSocket === '' || options.listenUnix === false ? null : createServer({ pauseOnConnect: true }, (socket) => onClient(socket, true));
+  // A failed handshake (plain text on the TLS port, an unknown client certificate) closes that socket only.
   tlsServer?.on('tlsClientError', (error, socket) => logger.debug({ err: error.message, client: socket.remoteAddress }, 'TLS handshake failed'));
   let closing: Promise<void> | null = null;
   /** For /readyz and slotgate_ready: every slot has a known master, and no shutdown has begun. */
