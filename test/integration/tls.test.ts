@@ -101,9 +101,12 @@ describe('a TLS-only cluster behind slotgate', () => {
   it('does not start without the client certificate the nodes require, or with a name their certificates lack', async () => {
     const noCert = startTestProxy(cluster.seeds, { backendTls: true, backendTlsCaCertFile: certs.caFile });
     const wrongName = startTestProxy(cluster.seeds, { ...backendTls(), backendTlsServerName: 'redis.example' });
-    // The TLS error itself, for the operator, not ioredis's "Connection is closed."
-    await expect(noCert).rejects.toThrow(/certificate required|ECONNRESET|socket hang up/);
-    await expect(wrongName).rejects.toThrow(/redis\.example/);
+    // The TLS error itself, for the operator, not ioredis's "Connection is closed." Both are awaited
+    // together: one failing while the other is awaited would be an unhandled rejection.
+    await Promise.all([
+      expect(noCert).rejects.toThrow(/certificate required|ECONNRESET|socket hang up/),
+      expect(wrongName).rejects.toThrow(/redis\.example/),
+    ]);
   });
 });
 
