@@ -1,14 +1,14 @@
-import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { isAuthError, type BackendLogin } from '../upstream/backend-auth.ts';
+import type { BackendTls } from '../upstream/backend-tls.ts';
 import { splitAddress } from './address.ts';
 
 /** How control connections reach a node: the same login and TLS as the data path's connections. */
 export interface ControlAccess {
   /** Read at each connect, so control connections opened after a reload use its credentials. */
   login: BackendLogin;
-  /** tls.connect() options when the nodes speak TLS. */
-  tls?: ConnectionOptions;
+  /** How to reach nodes that speak TLS; read at each connect, as login is. */
+  tls?: BackendTls;
 }
 
 /**
@@ -26,7 +26,7 @@ export function openControlConnection(address: string, timeoutMs: number, access
     username: credentials.username === '' ? undefined : credentials.username,
     password: credentials.password === '' ? undefined : credentials.password,
     // ioredis hands these to tls.connect() with host and port: the same checks as the data path.
-    ...(tls === undefined ? {} : { tls }),
+    ...(tls === undefined ? {} : { tls: tls.options }),
     lazyConnect: true,
     // RESP2: no HELLO round trip first, and CLUSTER SLOTS / COMMAND come back as plain arrays.
     protocol: 2,

@@ -3,7 +3,7 @@ import { settingSpecs } from './setting-specs.ts';
 
 /**
  * Whether each setting can change while slotgate runs (true), or is built into something made once
- * at start-up: a listening socket, the TLS contexts, the worker processes, the pools of connections,
+ * at start-up: a listening socket, the worker processes, the pools of connections,
  * the topology refresher (false). A mapped type, so a new setting does not compile until someone
  * decides which it is.
  */
@@ -11,15 +11,17 @@ const changesLive: { [K in keyof Settings]: boolean } = {
   bind: false,
   port: false,
   tlsPort: false,
-  tlsCertFile: false,
-  tlsKeyFile: false,
-  tlsCaCertFile: false,
+  // Certificate files are read again at every reload, whatever their paths (see live-tls.ts); what
+  // they are for, a TLS port and TLS to the nodes at all, is fixed at start-up.
+  tlsCertFile: true,
+  tlsKeyFile: true,
+  tlsCaCertFile: true,
   tlsAuthClients: false,
   backendTls: false,
-  backendTlsCaCertFile: false,
-  backendTlsCertFile: false,
-  backendTlsKeyFile: false,
-  backendTlsServerName: false,
+  backendTlsCaCertFile: true,
+  backendTlsCertFile: true,
+  backendTlsKeyFile: true,
+  backendTlsServerName: true,
   unixSocket: false,
   unixSocketPerm: false,
   seeds: false,

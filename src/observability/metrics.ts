@@ -50,6 +50,8 @@ export interface MetricsState {
   slotsServed: number;
   /** Serving every slot and not shutting down (what /readyz says). */
   ready: boolean;
+  /** When each certificate in use expires, in seconds since the epoch, by what it is for. */
+  tlsExpiries: ReadonlyMap<string, number>;
 }
 
 type Scalar = { name: string; help: string; kind: 'counter' | 'gauge'; value(metrics: ProxyMetrics, state: MetricsState): number };
@@ -137,6 +139,18 @@ export function createMetricsRegistry(metrics: ProxyMetrics, table: CommandTable
         this.set({ role: 'master', health }, master[health]);
         this.set({ role: 'replica', health }, replica[health]);
       }
+    },
+  });
+  new Gauge({
+    name: 'slotgate_tls_certificate_expiry_timestamp_seconds',
+    help: 'When each certificate slotgate uses stops being valid (notAfter, seconds since the epoch): the TLS port\'s (tls_port) and the one it shows nodes (backend). Reloaded on SIGHUP.',
+    labelNames: ['certificate'],
+    registers: [registry],
+    // Across workers, the one that has not yet taken a rotated certificate is the one to alert on.
+    aggregator: 'min',
+    collect() {
+      this.reset();
+      for (const [certificate, seconds] of readState().tlsExpiries) this.set({ certificate }, seconds);
     },
   });
   return registry;

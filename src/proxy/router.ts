@@ -1,4 +1,3 @@
-import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { splitAddress } from '../cluster/address.ts';
 import { SLOT_COUNT } from '../cluster/key-slot.ts';
@@ -6,6 +5,7 @@ import { parseRedirect } from '../cluster/redirect.ts';
 import type { SlotMap } from '../cluster/slot-map.ts';
 import { encodeCommand } from '../resp/encode.ts';
 import type { BackendLogin } from '../upstream/backend-auth.ts';
+import type { BackendTls } from '../upstream/backend-tls.ts';
 import { NodePool } from '../upstream/node-pool.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
 import { ParkedRequests } from './parked-requests.ts';
@@ -17,8 +17,8 @@ export interface RouterOptions {
   connectTimeoutMs: number;
   /** What every connection to a node sends first (AUTH, or HELLO 3 for RESP3); a reload may change it. */
   login: BackendLogin;
-  /** tls.connect() options when the nodes speak TLS. */
-  backendTls?: ConnectionOptions;
+  /** How to reach nodes that speak TLS; a reload may change it. */
+  backendTls?: BackendTls;
   /** Redirects one request may follow (a reload may change it, see setLimits). */
   maxRedirects: number;
   /** How long a request may wait for a node to serve it (failover, migration) before it fails. */

@@ -4,6 +4,7 @@ import type { ProxyContext } from '../proxy/proxy-context.ts';
 import type { Router } from '../proxy/router.ts';
 import type { BackendLogin } from '../upstream/backend-auth.ts';
 import type { IdleClientSweepTimer } from './idle-client-sweep.ts';
+import type { LiveTls } from './live-tls.ts';
 
 /**
  * Where a running proxy keeps the settings a reload may change. Each is a plain field that the
@@ -12,6 +13,8 @@ import type { IdleClientSweepTimer } from './idle-client-sweep.ts';
  * nothing, and what reads them next sees the new value.
  */
 export interface LiveParts {
+  /** Reads the certificate files again at every reload (see live-tls.ts). */
+  tls: LiveTls;
   context: ProxyContext;
   router: Router;
   login: BackendLogin;
@@ -22,6 +25,8 @@ export interface LiveParts {
 
 /** Puts the live settings of `settings` in force (the others are ignored: see plan-reload.ts). */
 export function applyLiveSettings(parts: LiveParts, settings: Settings): void {
+  // First: it reads files and may throw, and then nothing else may have changed.
+  parts.tls.reload(settings);
   const { context } = parts;
   context.protoMaxBulkLen = settings.protoMaxBulkLen;
   context.maxMultibulkLength = settings.maxMultibulkLength;

@@ -20,6 +20,7 @@ import { SLOTGATE_VERSION } from '../version.ts';
 import { listenUnix } from './listen-unix.ts';
 import { startIdleClientSweep } from './idle-client-sweep.ts';
 import { applyLiveSettings } from './apply-live-settings.ts';
+import { LiveTls } from './live-tls.ts';
 import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
 
@@ -65,8 +66,8 @@ export interface StartOptions {
 /** Discovers the cluster from settings.seeds, then listens on settings.bind:settings.port (and tlsPort). */
 export async function startProxy(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   const login = new BackendLogin({ username: settings.backendUsername, password: settings.backendPassword });
-  const tls = loadTlsFiles(settings);
-  const backendTls = tls.backend ?? undefined;
+  const tls = new LiveTls(loadTlsFiles(settings), logger);
+  const backendTls = tls.backend;
   const access: ControlAccess = { login, tls: backendTls };
   // The refresher reports maps to the router, which needs the first map to exist.
   let routerRef: Router | null = null;
@@ -169,9 +170,10 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   const server = createServer({ noDelay: true, pauseOnConnect: true, ...keepAlive }, onClient);
   // A TLS socket reaches us after its handshake; it reads through 'data' (see socket-reader.ts). The
   // handshake timeout also bounds how long close() waits for a connection that never finishes one.
-  const tlsServer = tls.server === null ? null : createTlsServer({ ...tls.server, noDelay: true, ...keepAlive, handshakeTimeout: DRAIN_TIMEOUT_MS }, onClient);
+  const tlsServer = tls.serverOptions === null ? null : createTlsServer({ ...tls.serverOptions, noDelay: true, ...keepAlive, handshakeTimeout: DRAIN_TIMEOUT_MS }, onClient);
   const unixServer = settings.unixSocket === '' || options.listenUnix === false ? null : createServer({ pauseOnConnect: true }, (socket) => onClient(socket, true));
   // A failed handshake (plain text on the TLS port, an unknown client certificate) closes that socket only.
+  tls.serve(tlsServer);
   tlsServer?.on('tlsClientError', (error, socket) => logger.debug({ err: error.message, client: socket.remoteAddress }, 'TLS handshake failed'));
   let closing: Promise<void> | null = null;
   /** For /readyz and slotgate_ready: every slot has a known master, and no shutdown has begun. */
@@ -193,6 +195,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
             backendConnections: router.connectionHealth(),
             slotsServed,
             ready,
+            tlsExpiries: tls.expiries(),
           };
         });
   let port: number;
@@ -250,7 +253,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     stats: context.proxyInfo,
     metricsRegistry,
     metricsPort: metricsServer?.port ?? 0,
-    applySettings: (next) => applyLiveSettings({ context, router, login, idleSweep, admission }, next),
+    applySettings: (next) => applyLiveSettings({ tls, context, router, login, idleSweep, admission }, next),
     adoptClient: (socket) => onClient(socket, true),
     close,
   };

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { splitAddress } from '../cluster/address.ts';
 import { ReplyScanner } from '../resp/reply-scanner.ts';
@@ -9,6 +8,7 @@ import { RingQueue } from '../util/ring-queue.ts';
 import { writeBatch } from '../util/write-batch.ts';
 import { encodeCommand, encodeError } from '../resp/encode.ts';
 import { authFailureMessage, type BackendLogin } from './backend-auth.ts';
+import type { BackendTls } from './backend-tls.ts';
 import { ignoreReply, type ReplyTarget } from './reply-target.ts';
 
 const READONLY = encodeCommand(['READONLY']);
@@ -26,8 +26,8 @@ export interface NodeConnectionSettings {
   resp3?: boolean;
   /** Where a refused AUTH is reported. */
   logger?: Logger;
-  /** tls.connect() options when the nodes speak TLS (settings.backendTls). */
-  tls?: ConnectionOptions;
+  /** How to reach nodes that speak TLS (settings.backendTls); read at each connect, as login is. */
+  tls?: BackendTls;
 }
 
 export interface BackendConnectionOptions extends NodeConnectionSettings {
@@ -162,7 +162,7 @@ export class BackendConnection implements Flushable {
   }
 
   private open(): void {
-    const { socket, readyEvent } = connectNode(this.host, this.port, this.options.tls, (chunk) => this.onChunk(chunk));
+    const { socket, readyEvent } = connectNode(this.host, this.port, this.options.tls?.options, (chunk) => this.onChunk(chunk));
     const login = this.options.login;
     this.loginGeneration = login?.generation ?? -1;
     const auth = this.options.resp3 === true ? login?.hello3 : login?.auth;

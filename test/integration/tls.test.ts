@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Settings } from '../../src/config/settings.ts';
+import { defaultSettings, type Settings } from '../../src/config/settings.ts';
 import type { RunningProxy } from '../../src/server/start-proxy.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { RawClient } from '../helpers/raw-client.ts';
@@ -212,6 +214,70 @@ describe('TLS with workers and limits', () => {
       expect(pids.size).toBe(2);
     } finally {
       killSlotgate(slotgate);
+    }
+  });
+});
+
+describe('certificates rotated in place', () => {
+  it('are taken at a reload: the TLS port presents the new one, and new connections to nodes show theirs', async () => {
+    // The files slotgate is configured with, rewritten as cert-manager or an operator rotating by hand does.
+    const dir = mkdtempSync(join(tmpdir(), 'slotgate-rotate-'));
+    const files = { cert: join(dir, 'port.crt'), key: join(dir, 'port.key'), clientCert: join(dir, 'node-client.crt'), clientKey: join(dir, 'node-client.key') };
+    const install = (from: TestCerts) => {
+      copyFileSync(from.serverCertFile, files.cert);
+      copyFileSync(from.serverKeyFile, files.key);
+      copyFileSync(from.clientCertFile, files.clientCert);
+      copyFileSync(from.clientKeyFile, files.clientKey);
+    };
+    // Signed by a CA neither the nodes nor slotgate's clients trust yet.
+    const other = await makeTestCerts();
+    install(certs);
+    const overrides: Partial<Settings> = {
+      ...backendTls(),
+      backendTlsCertFile: files.clientCert,
+      backendTlsKeyFile: files.clientKey,
+      tlsCertFile: files.cert,
+      tlsKeyFile: files.key,
+      tlsPort: await freePort(),
+      // One connection per node, open once used: the reads after the rotation go over the one the SET opened.
+      connectionsPerNode: 1,
+      // A connection the nodes refuse is retried for no longer than this.
+      retryBudgetMs: 1000,
+    };
+    const rotating = await startTestProxy(cluster.seeds, overrides);
+    const settings: Settings = { ...defaultSettings, bind: '127.0.0.1', seeds: cluster.seeds, ...overrides };
+    const before = new Redis({ host: '127.0.0.1', port: rotating.tlsPort, tls: { ca: certs.ca } });
+    const clients = [before];
+    const client = (ca: Buffer) => {
+      const made = new Redis({ host: '127.0.0.1', port: rotating.tlsPort, tls: { ca }, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      made.on('error', () => {});
+      clients.push(made);
+      return made;
+    };
+    try {
+      expect(await before.set('tls:rotate', 'before')).toBe('OK');
+      install(other);
+      rotating.applySettings(settings);
+
+      await expect(client(certs.ca).ping()).rejects.toThrow();
+      const after = client(other.ca);
+      expect(await after.get('tls:rotate')).toBe('before');
+      // Connected before the rotation, still served.
+      expect(await before.get('tls:rotate')).toBe('before');
+      // A blocking command needs a new connection to a node: the nodes refuse the client
+      // certificate they can't verify, so slotgate did present the new one...
+      await expect(after.blpop('tls:rotate:list', 0.1)).rejects.toThrow(/slotgate.*unknown ca/);
+      // ...and takes the right one again at the next reload.
+      install(certs);
+      copyFileSync(other.serverCertFile, files.cert);
+      copyFileSync(other.serverKeyFile, files.key);
+      rotating.applySettings(settings);
+      expect(await after.blpop('tls:rotate:list', 0.1)).toBeNull();
+    } finally {
+      for (const made of clients) made.disconnect();
+      await rotating.close();
+      other.remove();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

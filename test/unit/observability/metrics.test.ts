@@ -29,6 +29,7 @@ function state(overrides: Partial<MetricsState['info']> = {}): MetricsState {
     backendConnections: { master: { up: 5, idle: 1, suspect: 0, down: 0 }, replica: { up: 0, idle: 0, suspect: 0, down: 3 } },
     slotsServed: 16384,
     ready: true,
+    tlsExpiries: new Map([['tls_port', 1900000000]]),
   };
 }
 
@@ -78,6 +79,8 @@ describe('createMetricsRegistry', () => {
     expect(valueOf(text, 'slotgate_backend_connections{role="master",health="up"}')).toBe(5);
     expect(valueOf(text, 'slotgate_backend_connections{role="master",health="idle"}')).toBe(1);
     expect(valueOf(text, 'slotgate_backend_connections{role="replica",health="down"}')).toBe(3);
+    expect(valueOf(text, 'slotgate_tls_certificate_expiry_timestamp_seconds{certificate="tls_port"}')).toBe(1900000000);
+    expect(valueOf(text, 'slotgate_tls_certificate_expiry_timestamp_seconds{certificate="backend"}')).toBeUndefined();
     expect(text).toContain('# TYPE slotgate_commands_total counter');
     expect(text).toContain('# TYPE slotgate_client_connections gauge');
     // Node's process metrics come with it.

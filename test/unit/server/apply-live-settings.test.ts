@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { expect, it } from 'vitest';
 import { defaultSettings } from '../../../src/config/settings.ts';
 import { PasswordCheck } from '../../../src/proxy/client-auth.ts';
@@ -5,12 +6,15 @@ import type { ProxyContext } from '../../../src/proxy/proxy-context.ts';
 import type { Router } from '../../../src/proxy/router.ts';
 import { applyLiveSettings, type LiveParts } from '../../../src/server/apply-live-settings.ts';
 import { BackendLogin } from '../../../src/upstream/backend-auth.ts';
+import { LiveTls } from '../../../src/server/live-tls.ts';
 
 /** The parts a reload changes, with the router and the sweep recording what they were told. */
 function liveParts(sessions: { authenticated: boolean }[]) {
   const told: string[] = [];
   const context = { password: new PasswordCheck('old'), sessions: new Set(sessions) } as unknown as ProxyContext;
   const parts: LiveParts = {
+    // Plain text to the nodes and no TLS port: nothing to read (live-tls.test.ts covers the files).
+    tls: new LiveTls({ server: null, backend: null }, pino({ level: 'silent' })),
     context,
     router: { setLimits: (redirects: number, budget: number) => told.push(`limits ${redirects} ${budget}`) } as unknown as Router,
     login: new BackendLogin({ username: '', password: '' }),

@@ -4,6 +4,7 @@ import { afterEach, expect, it } from 'vitest';
 import { BackendConnection } from '../../../src/upstream/backend-connection.ts';
 import { BackendLogin } from '../../../src/upstream/backend-auth.ts';
 import type { ReplyTarget } from '../../../src/upstream/reply-target.ts';
+import { until } from '../../helpers/until.ts';
 
 /**
  * A scripted node: `onConnection(socket, index)` decides what each accepted connection does with
@@ -45,7 +46,6 @@ function recorder(name: string, events: string[]): ReplyTarget {
   };
 }
 
-const settle = (ms = 100) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('a request sent from a failure callback goes to the next connection, and its reply to it alone', async () => {
   const received: string[] = [];
@@ -70,9 +70,9 @@ it('a request sent from a failure callback goes to the next connection, and its 
       connection.send(frame('LPOP', 'k'), second);
     },
   });
-  await settle();
+  await until(() => events.length >= 2);
   connection.send(frame('GET', 'other'), recorder('other', events));
-  await settle();
+  await until(() => events.length >= 3);
   expect(events).toEqual(['first failure written=true', 'second reply +reply-to-LPOP', 'other reply +reply-to-GET']);
   expect(received).toEqual(['connection 0: BLPOP', 'connection 1: LPOP', 'connection 1: GET']);
 });
@@ -83,7 +83,7 @@ it('tells of a lost connection before failing what waited on it', async () => {
   const connection = new BackendConnection(address, { connectTimeoutMs: 1000, onConnectionLost: () => events.push('lost') });
   connections.push(connection);
   connection.send(frame('GET', 'k'), recorder('get', events));
-  await settle();
+  await until(() => events.length >= 2);
   expect(events).toEqual(['lost', 'get failure written=true']);
 });
 
@@ -103,7 +103,7 @@ it('goes on when a node without a password answers AUTH with "no password config
   });
   connections.push(connection);
   connection.send(frame('SET', 'k', 'v'), recorder('set', events));
-  await settle();
+  await until(() => events.length >= 1);
   expect(events).toEqual(['set reply +OK']);
 });
 
@@ -125,7 +125,7 @@ it('reports the writes behind a refused AUTH as in doubt, never as not run', asy
   });
   connections.push(connection);
   connection.send(frame('SET', 'k', 'v'), recorder('set', events));
-  await settle();
+  await until(() => events.length >= 3);
   expect(events).toHaveLength(3);
   expect(events[0]).toBe('lost');
   expect(events[1]).toMatch(/^get reply -ERR slotgate: authentication to .* failed \(WRONGPASS/);
@@ -158,7 +158,7 @@ it('tries new credentials at once after a refusal, without waiting out the backo
   });
   connections.push(connection);
   connection.send(frame('SET', 'k', 'v'), recorder('first', events));
-  await settle();
+  await until(() => events.includes('new reply +OK'));
   expect(events[0]).toMatch(/^same reply -ERR slotgate: authentication to .* failed/);
   expect(events).toContain('new reply +OK');
 });
@@ -191,7 +191,7 @@ it('gives new credentials one attempt: if it fails in any way, the backoff holds
   connections.push(connection);
   connection.send(frame('SET', 'k', 'v'), recorder('first', events));
   // Well within the backoff that the second failure starts (100 ms): one new attempt in all.
-  await settle(60);
+  await until(() => losses >= 2, { graceMs: 50 });
   expect(losses).toBe(2);
   expect(events).toContain('after-loss-2 reply -ERR slotgate: connect ECONNREFUSED ' + address);
 });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { connect as connectTls, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestCerts, type TestCerts } from '../../helpers/tls-certs.ts';
+import { until } from '../../helpers/until.ts';
 import { acceptedSocketsShareReadBuffer, sharedReadOption, startReading } from '../../../src/util/socket-reader.ts';
 
 let server: Server | undefined;
@@ -48,9 +49,11 @@ describe('startReading', () => {
     const sender = client(port);
     await once(sender, 'connect');
     // Separate writes with a pause between them, so that they arrive as separate reads.
+    let sent = 0;
     for (const text of ['first', 'second', 'third']) {
       sender.write(text);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      sent += text.length;
+      await until(() => Buffer.concat(chunks).length === sent, { graceMs: 0 });
     }
     sender.end();
     await closed;
@@ -71,12 +74,12 @@ describe('startReading', () => {
     const sender = client(port);
     await once(sender, 'connect');
     sender.write('one');
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await until(() => received.length > 0, { graceMs: 0 });
     sender.write('two');
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(received).toEqual(['one']);
     accepted.resume();
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await until(() => received.join('') === 'onetwo');
     expect(received.join('')).toBe('onetwo');
   });
 });
@@ -96,11 +99,11 @@ describe('startReading on a socket that has read already', () => {
     const sender = client((server.address() as AddressInfo).port);
     await once(sender, 'connect');
     sender.write('early');
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await until(() => accepted?.readableLength === 5, { graceMs: 0 });
     expect(accepted.readableLength).toBe(5);
     startReading(accepted, (chunk) => chunks.push(chunk));
     sender.write('-late');
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await until(() => Buffer.concat(chunks).length === 10);
     expect(Buffer.concat(chunks).toString()).toBe('early-late');
   });
 });
