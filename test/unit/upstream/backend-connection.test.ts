@@ -46,7 +46,6 @@ function recorder(name: string, events: string[]): ReplyTarget {
   };
 }
 
-
 it('a request sent from a failure callback goes to the next connection, and its reply to it alone', async () => {
   const received: string[] = [];
   const address = await fakeNode((socket, index) => {
