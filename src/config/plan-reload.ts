@@ -38,6 +38,8 @@ const changesLive: { [K in keyof Settings]: boolean } = {
   maxClientOutputBytes: true,
   // Copied into every backend connection when its pool is made.
   connectTimeoutMs: false,
+  // Read by the one timer that checks every shared connection.
+  replyTimeoutMs: true,
   retryBudgetMs: true,
   topologyRefreshIntervalSeconds: false,
   readFrom: false,

@@ -182,6 +182,12 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'integer', min: 1, max: maxTimerMs },
     description: 'How long to wait for a backend TCP connection, in milliseconds.',
   },
+  replyTimeoutMs: {
+    flag: 'reply-timeout-ms',
+    valueName: 'ms',
+    rule: { type: 'integer', min: 0, max: maxTimerMs },
+    description: 'How long a connection to a node may owe replies with nothing arriving before it is dropped as dead, in ms (0: never).',
+  },
   topologyRefreshIntervalSeconds: {
     flag: 'topology-refresh-interval',
     valueName: 'seconds',

@@ -70,6 +70,12 @@ export interface Settings {
   /** How long to wait for a backend TCP connection, in milliseconds. */
   connectTimeoutMs: number;
   /**
+   * How long a shared connection to a node may owe replies without a byte arriving, in
+   * milliseconds, before slotgate gives it up as dead (a node frozen, or cut off by a network that
+   * drops packets without a reset); 0 never. Blocking commands and subscriptions are not timed.
+   */
+  replyTimeoutMs: number;
+  /**
    * How long a request may wait, in milliseconds, for a node to serve it while its master fails
    * over or its slot migrates, before the client gets an error. A little above Redis's default
    * cluster-node-timeout (15 s) plus an election.
@@ -136,6 +142,7 @@ export const defaultSettings: Settings = {
   maxPendingPerClient: 1024,
   maxClientOutputBytes: 256 * 1024 * 1024,
   connectTimeoutMs: 2000,
+  replyTimeoutMs: 10000,
   retryBudgetMs: 18000,
   topologyRefreshIntervalSeconds: 10,
   readFrom: 'master',

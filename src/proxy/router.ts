@@ -240,6 +240,12 @@ export class Router {
     return { master, replica };
   }
 
+  /** Drops shared connections to nodes that owe replies and sent nothing for `timeoutMs` (see ReplyTimeout). */
+  checkReplies(now: number, timeoutMs: number): void {
+    for (const pool of this.pools.values()) pool.checkReplies(now, timeoutMs);
+    for (const pool of this.replicaPools.values()) pool.checkReplies(now, timeoutMs);
+  }
+
   close(): void {
     for (const timer of this.retiring.values()) clearTimeout(timer);
     this.parked.failAll('ERR slotgate is shutting down');

@@ -5,6 +5,7 @@ import type { Router } from '../proxy/router.ts';
 import type { BackendLogin } from '../upstream/backend-auth.ts';
 import type { IdleClientSweepTimer } from './idle-client-sweep.ts';
 import type { LiveTls } from './live-tls.ts';
+import type { ReplyTimeout } from '../upstream/reply-timeout.ts';
 
 /**
  * Where a running proxy keeps the settings a reload may change. Each is a plain field that the
@@ -19,6 +20,7 @@ export interface LiveParts {
   router: Router;
   login: BackendLogin;
   idleSweep: IdleClientSweepTimer;
+  replyTimeout: ReplyTimeout;
   /** Read by the listeners for each client they accept. */
   admission: { maxClients: number };
 }
@@ -35,6 +37,7 @@ export function applyLiveSettings(parts: LiveParts, settings: Settings): void {
   parts.admission.maxClients = settings.maxClients;
   parts.router.setLimits(settings.maxRedirects, settings.retryBudgetMs);
   parts.idleSweep.setTimeoutSeconds(settings.timeout);
+  parts.replyTimeout.set(settings.replyTimeoutMs);
   parts.login.change({ username: settings.backendUsername, password: settings.backendPassword });
   // Sessions read the check at each AUTH, so new AUTHs are judged by the new password, and clients
   // already authenticated stay so, as after Redis's CONFIG SET requirepass.

@@ -21,6 +21,7 @@ import { listenUnix } from './listen-unix.ts';
 import { startIdleClientSweep } from './idle-client-sweep.ts';
 import { applyLiveSettings } from './apply-live-settings.ts';
 import { LiveTls } from './live-tls.ts';
+import { ReplyTimeout } from '../upstream/reply-timeout.ts';
 import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
 
@@ -223,11 +224,13 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
   }
   refresher.start();
   const idleSweep = startIdleClientSweep(sessions, settings.timeout, logger);
+  const replyTimeout = new ReplyTimeout(settings.replyTimeoutMs, (now, timeoutMs) => router.checkReplies(now, timeoutMs));
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       refresher.stop();
       idleSweep.stop();
+      replyTimeout.stop();
       const stopped = Promise.all(
         [server, tlsServer, unixServer].map((listener) => new Promise<void>((resolve) => (listener === null ? resolve() : listener.close(() => resolve())))),
       );
@@ -253,7 +256,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     stats: context.proxyInfo,
     metricsRegistry,
     metricsPort: metricsServer?.port ?? 0,
-    applySettings: (next) => applyLiveSettings({ tls, context, router, login, idleSweep, admission }, next),
+    applySettings: (next) => applyLiveSettings({ tls, context, router, login, idleSweep, replyTimeout, admission }, next),
     adoptClient: (socket) => onClient(socket, true),
     close,
   };

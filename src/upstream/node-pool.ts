@@ -72,6 +72,12 @@ export class NodePool {
     for (const connection of this.all()) counts[connection.health]++;
   }
 
+  /** See BackendConnection.checkReplies: every connection, both sets, nothing allocated. */
+  checkReplies(now: number, timeoutMs: number): void {
+    for (const connection of this.connections) connection.checkReplies(now, timeoutMs);
+    if (this.connections3 !== null) for (const connection of this.connections3) connection.checkReplies(now, timeoutMs);
+  }
+
   close(): void {
     for (const connection of this.all()) connection.close();
   }

@@ -7,6 +7,7 @@ import type { Router } from '../../../src/proxy/router.ts';
 import { applyLiveSettings, type LiveParts } from '../../../src/server/apply-live-settings.ts';
 import { BackendLogin } from '../../../src/upstream/backend-auth.ts';
 import { LiveTls } from '../../../src/server/live-tls.ts';
+import type { ReplyTimeout } from '../../../src/upstream/reply-timeout.ts';
 
 /** The parts a reload changes, with the router and the sweep recording what they were told. */
 function liveParts(sessions: { authenticated: boolean }[]) {
@@ -19,6 +20,7 @@ function liveParts(sessions: { authenticated: boolean }[]) {
     router: { setLimits: (redirects: number, budget: number) => told.push(`limits ${redirects} ${budget}`) } as unknown as Router,
     login: new BackendLogin({ username: '', password: '' }),
     idleSweep: { stop() {}, setTimeoutSeconds: (seconds) => told.push(`timeout ${seconds}`) },
+    replyTimeout: { set: (ms: number) => told.push(`reply timeout ${ms}`) } as unknown as ReplyTimeout,
     admission: { maxClients: 1 },
   };
   return { parts, context, told };
@@ -26,10 +28,10 @@ function liveParts(sessions: { authenticated: boolean }[]) {
 
 it('puts every live setting where its reader looks', () => {
   const { parts, context, told } = liveParts([]);
-  applyLiveSettings(parts, { ...defaultSettings, maxClients: 9, maxPendingPerClient: 8, maxClientOutputBytes: 7, protoMaxBulkLen: 6, maxMultibulkLength: 5, maxRedirects: 4, retryBudgetMs: 3, timeout: 2, password: 'new', backendPassword: 'node' });
+  applyLiveSettings(parts, { ...defaultSettings, maxClients: 9, maxPendingPerClient: 8, maxClientOutputBytes: 7, protoMaxBulkLen: 6, maxMultibulkLength: 5, maxRedirects: 4, retryBudgetMs: 3, timeout: 2, replyTimeoutMs: 1, password: 'new', backendPassword: 'node' });
   expect(parts.admission.maxClients).toBe(9);
   expect([context.maxPendingPerClient, context.maxClientOutputBytes, context.protoMaxBulkLen, context.maxMultibulkLength]).toEqual([8, 7, 6, 5]);
-  expect(told).toEqual(['limits 4 3', 'timeout 2']);
+  expect(told).toEqual(['limits 4 3', 'timeout 2', 'reply timeout 1']);
   expect(context.password?.matches(Buffer.from('new'))).toBe(true);
   expect(parts.login.auth?.toString()).toBe('*2\r\n$4\r\nAUTH\r\n$4\r\nnode\r\n');
 });

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { BackendConnection } from '../../../src/upstream/backend-connection.ts';
 import { BackendLogin } from '../../../src/upstream/backend-auth.ts';
 import type { ReplyTarget } from '../../../src/upstream/reply-target.ts';
@@ -193,4 +193,68 @@ it('gives new credentials one attempt: if it fails in any way, the backoff holds
   await until(() => losses >= 2, { graceMs: 50 });
   expect(losses).toBe(2);
   expect(events).toContain('after-loss-2 reply -ERR slotgate: connect ECONNREFUSED ' + address);
+});
+
+describe('checkReplies (replyTimeoutMs)', () => {
+  /** A node that reads requests and answers only when told to, through `answer`. */
+  async function silentNode(): Promise<{ address: string; requests: string[]; answer(bytes: string): void }> {
+    const requests: string[] = [];
+    let accepted: Socket | null = null;
+    const address = await fakeNode((socket) => {
+      accepted = socket;
+      socket.on('data', (data) => requests.push(...commandNames(data.toString())));
+    });
+    return { address, requests, answer: (bytes) => accepted?.write(bytes) };
+  }
+
+  function failures(events: string[]): ReplyTarget {
+    return { onReply: (reply) => events.push(`reply ${reply.toString().trim()}`), onFailure: (message, written) => events.push(`failure written=${written}: ${message}`) };
+  }
+
+  it('drops a connection that owes replies and reads nothing for the timeout; its requests fail as written', async () => {
+    const node = await silentNode();
+    const events: string[] = [];
+    const lost: string[] = [];
+    const connection = new BackendConnection(node.address, { connectTimeoutMs: 1000, onConnectionLost: (_address, reason) => lost.push(reason) });
+    connections.push(connection);
+    connection.send(frame('GET', 'k'), failures(events));
+    await until(() => node.requests.length === 1, { graceMs: 0 });
+    connection.checkReplies(1000, 500);
+    connection.checkReplies(1499, 500);
+    await until(() => events.length > 0, { timeoutMs: 100 });
+    expect(events).toEqual([]);
+    connection.checkReplies(1500, 500);
+    await until(() => events.length > 0);
+    expect(events).toEqual([expect.stringMatching(/^failure written=true: ERR slotgate: lost connection to .*: no reply for 500 ms \(replyTimeoutMs\)$/)]);
+    expect(lost).toEqual(['no reply for 500 ms (replyTimeoutMs)']);
+  });
+
+  it('spares a node that is slow but sending, and a connection that owes nothing', async () => {
+    const node = await silentNode();
+    const events: string[] = [];
+    const connection = new BackendConnection(node.address, { connectTimeoutMs: 1000, onConnectionLost: () => events.push('lost') });
+    connections.push(connection);
+    // Nothing owed: never timed, however long.
+    connection.send(frame('PING'), failures(events));
+    await until(() => node.requests.length === 1, { graceMs: 0 });
+    node.answer('+PONG\r\n');
+    await until(() => events.length === 1);
+    for (let now = 1000; now <= 5000; now += 100) connection.checkReplies(now, 500);
+    // A big reply trickling in: each look sees bytes read since the last.
+    connection.send(frame('GET', 'big'), failures(events));
+    await until(() => node.requests.length === 2, { graceMs: 0 });
+    connection.checkReplies(6000, 500);
+    // Each piece goes out before a look 200 ms (of the connection's clock) after the last: one that
+    // arrives late on a busy machine is seen at the next look, still within the timeout.
+    const value = 'x'.repeat(40);
+    const pieces = [`$${value.length}\r\n`, value.slice(0, 10), value.slice(10, 20), value.slice(20, 30), value.slice(30)];
+    for (let i = 0; i < pieces.length; i++) {
+      node.answer(pieces[i]);
+      await until(() => false, { timeoutMs: 0, graceMs: 30 });
+      connection.checkReplies(6200 + 200 * i, 500);
+    }
+    node.answer('\r\n');
+    await until(() => events.length === 2);
+    expect(events).toEqual(['reply +PONG', `reply $40\r\n${value}`]);
+  });
 });
