@@ -12,6 +12,10 @@ const RETRY_INTERVAL_MS = 100;
  *
  * Bounded by the clients' own bounds: a parked request still counts against its client's
  * maxPendingPerClient, so a client with many parked requests is not read from.
+ *
+ * A client's requests keep their order: while one of its requests waits here, the router parks its
+ * later ones behind it (see holds()) rather than letting them overtake it, since a write retried
+ * after a later write of the same client would undo that one, both answered OK.
  */
 export class ParkedRequests {
   /** How long a request may stay parked, in ms; a reload may change it (Router.setLimits). */
@@ -19,6 +23,8 @@ export class ParkedRequests {
   private readonly resend: (request: RoutedRequest) => void;
   private readonly onPark: () => void;
   private waiting: RoutedRequest[] = [];
+  /** How many requests of each client (by affinity) are in `waiting`. */
+  private perClient = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
   /** Counters for INFO and tests. */
   readonly stats = { parked: 0, expired: 0, longestWaitMs: 0 };
@@ -31,6 +37,11 @@ export class ParkedRequests {
 
   get size(): number {
     return this.waiting.length;
+  }
+
+  /** Whether a request of the client with this affinity waits here (then its next ones must too). */
+  holds(affinity: number): boolean {
+    return this.perClient.has(affinity);
   }
 
   /** Holds `request`, or fails it with `reason` once its budget is spent. */
@@ -48,6 +59,7 @@ export class ParkedRequests {
     // on every try until the move completes, and only the budget should end that.
     request.redirects = 0;
     this.waiting.push(request);
+    this.perClient.set(request.affinity, (this.perClient.get(request.affinity) ?? 0) + 1);
     this.onPark();
     this.timer ??= setTimeout(() => this.retryNow(), RETRY_INTERVAL_MS);
   }
@@ -60,6 +72,9 @@ export class ParkedRequests {
     }
     const batch = this.waiting;
     this.waiting = [];
+    // Sent again in the order they came: a client's first goes, and if it is parked again at once
+    // its later ones are parked behind it again.
+    this.perClient = new Map();
     const now = Date.now();
     for (const request of batch) {
       this.stats.longestWaitMs = Math.max(this.stats.longestWaitMs, now - request.parkedAt);
@@ -73,6 +88,7 @@ export class ParkedRequests {
     this.timer = null;
     const batch = this.waiting;
     this.waiting = [];
+    this.perClient = new Map();
     for (const request of batch) request.complete(encodeError(reason));
   }
 }

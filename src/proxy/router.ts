@@ -105,6 +105,11 @@ export class Router {
   }
 
   dispatch(request: RoutedRequest): void {
+    // One field read on the data path; the lookup only while something is parked.
+    if (this.parked.size > 0 && this.parked.holds(request.affinity)) {
+      this.parked.park(request, BEHIND_PARKED);
+      return;
+    }
     if (request.replicaRead && this.options.readFrom !== 'master' && this.dispatchToReplica(request)) return;
     const pool = this.poolBySlot[request.slot];
     if (pool === null) {
@@ -137,6 +142,10 @@ export class Router {
 
   /** For keyless commands any master can answer (COMMAND, CONFIG GET …): spread over masters. */
   dispatchToAnyMaster(request: RoutedRequest): void {
+    if (this.parked.size > 0 && this.parked.holds(request.affinity)) {
+      this.parked.park(request, BEHIND_PARKED);
+      return;
+    }
     const masters = this.masters;
     if (masters.length === 0) {
       this.parked.park(request, 'CLUSTERDOWN no master known');
@@ -345,6 +354,7 @@ export class Router {
 /** How long a node that lost its slots may keep requests in flight before its connections are closed. */
 const RETIRE_GRACE_MS = 1000;
 const TRYAGAIN = Buffer.from('-TRYAGAIN');
+const BEHIND_PARKED = 'an earlier request of this client is waiting for its node';
 const LOADING = Buffer.from('-LOADING');
 /** How long a replica that answered LOADING gets no reads. */
 const LOADING_BACKOFF_MS = 1000;
