@@ -49,7 +49,9 @@ export class Transaction {
     if (this.bytes + view.frame.length > limits.protoMaxBulkLen || this.frames.length >= limits.maxMultibulkLength) {
       return this.refuse(encodeError('ERR slotgate: transaction too large'));
     }
-    this.frames.push(view.frame);
+    // A copy: the frame is a view into the read that brought it, which may be 64 KiB of other
+    // requests, and a client may hold MULTI open as long as it likes.
+    this.frames.push(Buffer.from(view.frame));
     this.bytes += view.frame.length;
     if (!isReadOnly(spec)) this.readOnly = false;
     return null;
