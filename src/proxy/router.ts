@@ -215,10 +215,25 @@ export class Router {
     } else {
       this.stats.moved++;
       this.poolBySlot[redirect.slot] = pool;
+      this.keepMasterSlots(redirect.slot);
       this.options.requestRefresh();
     }
     connection.send(request.frame, request, request.replyCount);
     return true;
+  }
+
+  /**
+   * After a MOVED of `slot`: if that was the slot cluster-wide commands reach a master by, route
+   * them by another slot the master still has, or DBSIZE, KEYS, SCAN and FLUSHALL would count the
+   * new owner twice and skip the old one until the refresh lands (a reshard moves a master's lowest
+   * slots first, and this is its lowest). A scan of the slot table, on the rare MOVED that needs it.
+   */
+  private keepMasterSlots(slot: number): void {
+    const index = this.masterSlots.indexOf(slot);
+    if (index < 0) return;
+    const other = this.poolBySlot.indexOf(this.masters[index]);
+    // None left: the master is being emptied, and the refresh will take it out of the list.
+    if (other >= 0) this.masterSlots[index] = other;
   }
 
   /** Counters and per-node health, for INFO and tests. */

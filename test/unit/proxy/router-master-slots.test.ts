@@ -1,0 +1,40 @@
+import pino from 'pino';
+import { expect, it } from 'vitest';
+import { SlotMap } from '../../../src/cluster/slot-map.ts';
+import { Router } from '../../../src/proxy/router.ts';
+import type { RoutedRequest } from '../../../src/proxy/routed-request.ts';
+import { encodeCommand } from '../../../src/resp/encode.ts';
+import { BackendLogin } from '../../../src/upstream/backend-auth.ts';
+
+it('still reaches every master by a slot of its own after a MOVED of the slot it was reached by', () => {
+  const router = new Router({
+    connectionsPerNode: 1,
+    connectTimeoutMs: 1000,
+    login: new BackendLogin({ username: '', password: '' }),
+    maxRedirects: 5,
+    retryBudgetMs: 5000,
+    readFrom: 'master',
+    logger: pino({ level: 'silent' }),
+    requestRefresh() {},
+  });
+  try {
+    router.applySlotMap(
+      SlotMap.fromRanges([
+        { start: 0, end: 8191, master: '127.0.0.1:1', replicas: [] },
+        { start: 8192, end: 16383, master: '127.0.0.1:2', replicas: [] },
+      ]),
+    );
+    const owners = () => [0, 1].map((master) => router.ownerOf(router.slotOfMaster(master)));
+    expect(owners()).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
+    // A reshard moves the first master's lowest slot first; a request for it hears MOVED before
+    // the next refresh comes.
+    const lowest = router.slotOfMaster(0);
+    const request = { frame: encodeCommand(['GET', 'k']), slot: lowest, affinity: 0, redirects: 0, readOnly: true, parkedAt: 0, replicaRead: false, resp3: false, replyCount: 1, onReply() {}, onFailure() {}, complete() {} } satisfies RoutedRequest;
+    router.onClusterError(request, Buffer.from(`-MOVED ${lowest} 127.0.0.1:2\r\n`), '127.0.0.1:1');
+    expect(router.ownerOf(lowest)).toBe('127.0.0.1:2');
+    // DBSIZE, KEYS, SCAN, FLUSHALL: one part to each master, not two to the second.
+    expect(owners()).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
+  } finally {
+    router.close();
+  }
+});
