@@ -53,6 +53,13 @@ export async function startWorkers(count: number, mainScript: string, argv: stri
           resolve(message.listening);
         }
       });
+      // Without a listener Node would throw these, and the supervisor would end with every worker:
+      // a fork the system refused (EAGAIN, EMFILE), or settings sent to a worker that just died.
+      child.on('error', (error) => {
+        logger.error({ worker: index, err: error.message }, 'worker process error');
+        // 'exit' may not follow a failed spawn: the start (or restart) fails here instead.
+        if (!listening) reject(error);
+      });
       child.on('exit', (code, signal) => {
         workers.delete(index);
         serving.delete(child);
