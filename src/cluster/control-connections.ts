@@ -36,6 +36,11 @@ export class ControlConnections {
     for (const address of [...this.open.keys()]) this.drop(address);
   }
 
+  /** Closes the connection to a node that is no longer asked anything. */
+  forget(address: string): void {
+    this.drop(address);
+  }
+
   private async connect(address: string): Promise<Redis> {
     const redis = openControlConnection(address, this.timeoutMs, this.access);
     // Errors reach the caller through the failed command (a closed connection fails the next one,

@@ -28,8 +28,11 @@ export interface TopologyRefresherOptions {
  * (after a MOVED, a lost connection, a parked request). Requests are coalesced: however many arrive
  * while a refresh runs, at most one more follows it.
  *
- * Every node seen in a map becomes a place to ask, so the seeds may all be gone later on; every
- * known node is asked each time, and a map is only taken when most of them agree.
+ * The places to ask are the seeds and every node of the last map taken, so the seeds may all be
+ * gone later on; every one of them is asked each time, and a map is only taken when most of them
+ * agree. A node that leaves the map is no longer asked: otherwise addresses that are gone for good
+ * (pods replaced, nodes removed) would pile up, each a connect timeout to wait out, and a majority
+ * of them all harder to reach.
  */
 export class TopologyRefresher {
   private readonly options: TopologyRefresherOptions;
@@ -157,9 +160,16 @@ export class TopologyRefresher {
   }
 
   private learnNodes(map: SlotMap): void {
+    const inMap = new Set<string>();
     for (const master of map.masters) {
-      this.knownNodes.add(master);
-      for (const replica of map.replicas.get(master) ?? []) this.knownNodes.add(replica);
+      inMap.add(master);
+      for (const replica of map.replicas.get(master) ?? []) inMap.add(replica);
     }
+    for (const address of this.knownNodes) {
+      if (inMap.has(address) || this.options.seeds.includes(address)) continue;
+      this.knownNodes.delete(address);
+      this.connections.forget(address);
+    }
+    for (const address of inMap) this.knownNodes.add(address);
   }
 }
