@@ -79,10 +79,17 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   /**
    * Connections of this client's own, for blocking commands and WATCH; and whether the client's
-   * later requests are held (a blocking command, a WATCH or a watched EXEC on its way).
+   * later requests are held (a blocking command, a WATCH or a watched EXEC on its way, or a
+   * protocol switch waiting for the replies owed before it).
    */
   private dedicated: DedicatedConnections | null = null;
   private blocked = false;
+  /**
+   * What runs once every reply owed ahead of `target` is in (target null: once none is owed): a
+   * request going over another connection than the client's earlier ones, which it must not
+   * overtake (see sendWhenFirst), or the end of a hold after a protocol switch.
+   */
+  private heldSend: { target: PendingRequest | null; send: () => void } | null = null;
 
   /** SUBSCRIBE and PSUBSCRIBE state, once the client has subscribed. */
   private pubsub: SessionPubSub | null = null;
@@ -258,6 +265,12 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.dedicated?.closeAll();
     this.dedicated = null;
     this.resp3 = resp3;
+    // The client's later requests go over other connections (a node's RESP3 set, or back): they
+    // wait until those sent before the switch are answered, or they could run first.
+    if (this.head !== null) {
+      this.holdRequests();
+      this.heldSend = { target: null, send: () => this.unblock() };
+    }
     return null;
   }
 
@@ -301,7 +314,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     }
     scheduleFlush(this);
     if (this.readingPaused) this.resumeIfRoom();
-    if (this.transactions !== null) this.transactions.onHeadChanged(head);
+    if (this.heldSend !== null && this.heldSend.target === head) {
+      const held = this.heldSend;
+      this.heldSend = null;
+      held.send();
+    }
   }
 
   flush(): void {
@@ -350,8 +367,22 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       return;
     }
     const target = this.enqueue(frame, slot, isReadOnly(spec));
+    const blocking = new BlockingRequest(target, frame, this.dedicatedConnections(), () => this.unblock());
+    // The owner as it is when the command goes: the map may have changed while it waited its turn.
+    this.sendWhenFirst(target, () => blocking.send(this.router.ownerOf(slot) ?? owner));
+  }
+
+  /**
+   * Runs `send` once `target` is the oldest request owed a reply, and reads no further request
+   * until unblock(). For requests that go over a connection of the client's own (a blocking
+   * command, a WATCH, a watched EXEC): sent at once, they could run before the client's earlier
+   * requests, still on their way over the shared connections (`DEL l` then `BLPOP l` popping what
+   * was deleted; a WATCH placed before the client's own SET of that key).
+   */
+  sendWhenFirst(target: PendingRequest, send: () => void): void {
     this.holdRequests();
-    new BlockingRequest(target, frame, this.dedicatedConnections(), () => this.unblock()).send(owner);
+    if (this.head === target) send();
+    else this.heldSend = { target, send };
   }
 
   private dedicatedConnections(): DedicatedConnections {
@@ -361,18 +392,14 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   private sessionTransactions(): SessionTransactions {
     if (this.transactions === null) {
-      const session = this;
       this.transactions = new SessionTransactions({
         router: this.router,
         policies: this.context.policies,
         limits: this.context,
-        get head() {
-          return session.head;
-        },
         replyLocal: (reply) => this.replyLocal(reply),
         enqueue: (frame, slot, readOnly) => this.enqueue(frame, slot, readOnly),
         dedicatedConnections: () => this.dedicatedConnections(),
-        holdRequests: () => this.holdRequests(),
+        sendWhenFirst: (target, send) => this.sendWhenFirst(target, send),
         unblock: () => this.unblock(),
       });
     }

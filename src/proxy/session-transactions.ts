@@ -18,14 +18,12 @@ export interface TransactionHost {
   readonly policies: CommandPolicies;
   /** The request size limits a queued command is held to. */
   readonly limits: { protoMaxBulkLen: number; maxMultibulkLength: number };
-  /** The request at the front of the client's reply order, or null. */
-  readonly head: PendingRequest | null;
   replyLocal(reply: Buffer): void;
   enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest;
   /** The client's own connections to nodes (WATCH lives on one). */
   dedicatedConnections(): DedicatedConnections;
-  /** Reads no further request of the client until unblock(). */
-  holdRequests(): void;
+  /** Runs `send` once the replies owed ahead of `target` are in; reads no further request until unblock(). */
+  sendWhenFirst(target: PendingRequest, send: () => void): void;
   unblock(): void;
 }
 
@@ -39,8 +37,6 @@ export class SessionTransactions {
   private readonly host: TransactionHost;
   private transaction: Transaction | null = null;
   private watch: Watch | null = null;
-  /** A watched EXEC waiting for the client's requests ahead of it to finish. */
-  private heldExec: WatchedExec | null = null;
 
   constructor(host: TransactionHost) {
     this.host = host;
@@ -69,14 +65,6 @@ export class SessionTransactions {
   /** The client's own connection to `address` was lost. */
   onOwnConnectionLost(address: string): void {
     if (this.watch?.address === address) this.watch.lost = true;
-  }
-
-  /** The front of the client's reply order moved: a held EXEC may go now. */
-  onHeadChanged(head: PendingRequest | null): void {
-    if (this.heldExec === null || head !== this.heldExec.target) return;
-    const exec = this.heldExec;
-    this.heldExec = null;
-    exec.send();
   }
 
   /** MULTI, EXEC and DISCARD. */
@@ -134,8 +122,9 @@ export class SessionTransactions {
       return;
     }
     const target = host.enqueue(view.frame, slot, true);
-    host.holdRequests();
-    new BlockingRequest(target, view.frame, host.dedicatedConnections(), (reply, from) => this.onWatchReply(slot, reply, from)).send(address);
+    const watching = new BlockingRequest(target, view.frame, host.dedicatedConnections(), (reply, from) => this.onWatchReply(slot, reply, from));
+    // After the client's earlier requests: one of them may be its own write of the key.
+    host.sendWhenFirst(target, () => watching.send(address));
   }
 
   /** Before unblock(), which may go straight on to the client's next requests. */
@@ -169,8 +158,6 @@ export class SessionTransactions {
     }
     const target = host.enqueue(EMPTY, watch.slot, transaction.readOnly);
     const exec = new WatchedExec(target, transaction, connections.get(watch.address), () => host.unblock());
-    host.holdRequests();
-    if (host.head === target) exec.send();
-    else this.heldExec = exec;
+    host.sendWhenFirst(target, () => exec.send());
   }
 }

@@ -64,6 +64,50 @@ describe('MULTI / EXEC', () => {
   });
 });
 
+describe("a client's pipeline keeps its order when a command takes another connection", () => {
+  it('across HELLO switches: each GET sees the SET sent just before it', async () => {
+    const raw = await RawClient.open(setup.proxy.port, { resp3: true });
+    try {
+      let pipeline = '';
+      for (let i = 0; i < 20; i++) pipeline += `HELLO 3\r\nSET order:hello ${i}\r\nHELLO 2\r\nGET order:hello\r\n`;
+      raw.write(pipeline);
+      const replies = await raw.read(80);
+      const gets = replies.filter((_, index) => index % 4 === 3);
+      expect(gets).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('WATCH after the client\'s own write of the key: EXEC runs', async () => {
+    const raw = await RawClient.open(setup.proxy.port);
+    try {
+      let pipeline = '';
+      for (let i = 0; i < 20; i++) pipeline += `SET order:watch ${i}\r\nWATCH order:watch\r\nMULTI\r\nSET order:watch done\r\nEXEC\r\n`;
+      raw.write(pipeline);
+      const replies = await raw.read(100);
+      const execs = replies.filter((_, index) => index % 5 === 4);
+      expect(execs).toEqual(Array.from({ length: 20 }, () => ['OK']));
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('a blocking command after the client\'s own DEL of the list: nothing left to pop', async () => {
+    const raw = await RawClient.open(setup.proxy.port);
+    try {
+      let pipeline = '';
+      for (let i = 0; i < 10; i++) pipeline += `RPUSH order:list ${i}\r\nDEL order:list\r\nBLPOP order:list 0.01\r\n`;
+      raw.write(pipeline);
+      const replies = await raw.read(30);
+      const pops = replies.filter((_, index) => index % 3 === 2);
+      expect(pops).toEqual(Array.from({ length: 10 }, () => null));
+    } finally {
+      raw.close();
+    }
+  });
+});
+
 describe('per-client state slotgate keeps', () => {
   it('CLIENT REPLY OFF and SKIP silence replies, ON brings them back', async () => {
     const raw = await RawClient.open(setup.proxy.port);
