@@ -1,16 +1,18 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { CommandSpec } from '../commands/command-spec.ts';
+import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
 import { encodeError } from '../resp/encode.ts';
 import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { writeBatch } from '../util/write-batch.ts';
-import { Policy } from './command-policy.ts';
+import { Policy, type PolicyKind } from './command-policy.ts';
 import { isReadOnly, SLOT_NOT_SERVED } from './request-keys.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
 import { SessionPubSub, type PubSubHost } from './session-pubsub.ts';
 import { SessionTransactions } from './session-transactions.ts';
+import { QUEUED_REPLY } from './transaction.ts';
+import { monitorArgs } from './monitor-line.ts';
 import { answerLocally, unknownCommand, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
@@ -25,6 +27,15 @@ import { NOAUTH, NO_AUTH_NEEDED, type PasswordCheck } from './client-auth.ts';
 import type { ProxyContext } from './proxy-context.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/** What dispatch() made of a request, for MONITOR: run (or sent on), queued in MULTI, or refused. */
+const Outcome = { ran: 0, queued: 1, refused: 2 } as const;
+type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/** Commands a client in MONITOR mode may not send, as in Redis, which flags it a replica. */
+const KEYSPACE_FLAGS = CommandFlags.readonly | CommandFlags.write | CommandFlags.mayReplicate;
+const REPLICA_KEYSPACE = encodeError("ERR Replica can't interact with the keyspace");
+const RESET_REPLY = Buffer.from('+RESET\r\n');
 
 /** What a blocked client may send before slotgate stops reading from it. */
 const BLOCKED_READ_LIMIT = 1024 * 1024;
@@ -60,6 +71,12 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   authenticated: boolean;
   /** Set by HELLO 3: replies in RESP3, from the nodes' RESP3 connections. */
   resp3 = false;
+  /** In MONITOR mode: sent a line for every command of this process's clients (monitor-feed.ts). */
+  monitoring = false;
+  /** Bytes of MONITOR lines waiting behind a reply still owed (see onMonitorLine). */
+  private heldMonitorBytes = 0;
+  /** The Unix socket path the client came through, or null for TCP. */
+  private readonly unixSocket: string | null;
 
   readonly context: ProxyContext;
   private readonly socket: Socket;
@@ -115,6 +132,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.metrics = context.metrics;
     this.parser = new RequestParser(this, context);
     this.authenticated = context.password === null;
+    this.unixSocket = unixSocket;
     // A Unix-socket client has neither address nor port: Redis shows the socket's path and port 0.
     this.remoteAddress = unixSocket === null ? formatAddress(socket.remoteAddress, socket.remotePort) : `${unixSocket}:0`;
     this.localAddress = unixSocket === null ? formatAddress(socket.localAddress, socket.localPort) : `${unixSocket}:0`;
@@ -169,46 +187,137 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       return;
     }
     const kind = this.context.policies.kindOf(spec);
-    if (this.pubsub !== null && this.pubsub.handledWhileSubscribed(spec, kind, view)) return;
-    if (this.transactions?.queuing === true && kind !== Policy.transaction && spec.name !== 'quit') {
-      this.replyLocal(this.transactions.queue(spec, view, kind));
-      return;
+    // The one test MONITOR costs while nobody monitors.
+    if (this.context.monitors.count !== 0) this.onMonitoredRequest(spec, kind, view);
+    else this.dispatch(spec, kind, view);
+  }
+
+  /** Carries out a request that passed the checks of onRequest. */
+  private dispatch(spec: CommandSpec, kind: PolicyKind, view: RequestView): Outcome {
+    if (this.pubsub !== null && this.pubsub.handledWhileSubscribed(spec, kind, view)) {
+      // Refused, or a PING sent on for the node to answer.
+      return spec.name === 'ping' ? Outcome.ran : Outcome.refused;
+    }
+    if (this.transactions?.queuing === true && kind !== Policy.transaction && spec.name !== 'quit' && spec.name !== 'reset') {
+      const reply = this.transactions.queue(spec, view, kind);
+      this.replyLocal(reply);
+      return reply === QUEUED_REPLY ? Outcome.queued : Outcome.refused;
     }
     switch (kind) {
       case Policy.byKeys:
         routeByKeys(this, spec, view);
-        return;
+        return Outcome.ran;
       case Policy.local:
         this.replyLocal(answerLocally(spec, view, this));
-        return;
+        return Outcome.ran;
       case Policy.anyMaster:
         this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
-        return;
+        return Outcome.ran;
       case Policy.clientsMaster:
         sendToClientsMaster(this, view.frame, spec);
-        return;
+        return Outcome.ran;
       case Policy.allMasters:
         sendToAllMasters(this, view.frame, this.context.policies.mergeOf(spec), isReadOnly(spec));
-        return;
+        return Outcome.ran;
       case Policy.scan:
         scanAcrossMasters(this.enqueue(EMPTY, -1, true), view, this.router);
-        return;
+        return Outcome.ran;
       case Policy.info:
         sendToAllMasters(this, view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true);
-        return;
+        return Outcome.ran;
       case Policy.transaction:
         this.sessionTransactions().transactionCommand(spec);
-        return;
+        return Outcome.ran;
       case Policy.watch:
         this.sessionTransactions().watchCommand(spec, view);
-        return;
+        return Outcome.ran;
       case Policy.subscribe:
         this.pubsub ??= new SessionPubSub(this);
         this.pubsub.command(view.frame, spec);
-        return;
+        return Outcome.ran;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
+        return Outcome.refused;
     }
+  }
+
+  /**
+   * A request while some client of this process monitors, shown as Redis 7.0 shows it: not when
+   * refused (slotgate's refusals included) or admin (CONFIG, CLIENT LIST, MONITOR …), nor QUIT;
+   * inside MULTI, at EXEC, just ahead of EXEC's own line, unless the transaction was doomed. The line
+   * goes out after the command is handled, so a monitor's own command comes after its reply.
+   */
+  private onMonitoredRequest(spec: CommandSpec, kind: PolicyKind, view: RequestView): void {
+    if (this.monitoring) {
+      // Redis marks a monitor a replica: the keyspace is out of bounds, and MONITOR again is ignored unanswered.
+      if (spec.name === 'monitor') return;
+      if ((spec.flags & KEYSPACE_FLAGS) !== 0) {
+        this.refuse(REPLICA_KEYSPACE);
+        return;
+      }
+    }
+    // Formatted before the command runs: handling it may parse the client's next request into the same view.
+    const args = (spec.flags & CommandFlags.admin) === 0 && spec.name !== 'quit' && kind !== Policy.refuse ? monitorArgs(view, spec.name) : null;
+    const transaction = this.transactions?.current ?? null;
+    const outcome = this.dispatch(spec, kind, view);
+    if (args === null || outcome === Outcome.refused) return;
+    if (outcome === Outcome.queued) {
+      transaction?.monitorLines.push(args);
+      return;
+    }
+    const client = this.unixSocket === null ? this.remoteAddress : `unix:${this.unixSocket}`;
+    if (spec.name === 'exec' && transaction !== null && !transaction.dirty) {
+      transaction.monitorLines.push(args);
+      this.context.monitors.publish(client, transaction.monitorLines);
+    } else {
+      this.context.monitors.publish(client, args);
+    }
+  }
+
+  /** MONITOR: from now on, a line for every command this process's clients run. */
+  startMonitor(): void {
+    if (this.monitoring) return;
+    this.monitoring = true;
+    this.context.monitors.add(this);
+  }
+
+  /**
+   * A MONITOR line, in line behind the replies this client is owed. Bounded like those: once
+   * written, by maxClientOutputBytes on the socket (flush); held behind a reply still owed, by the
+   * same limit here.
+   */
+  onMonitorLine(line: Buffer): void {
+    if (this.closing) return;
+    if (this.writeIfNothingOwed(line)) return;
+    this.heldMonitorBytes += line.length;
+    if (this.heldMonitorBytes > this.context.maxClientOutputBytes) {
+      this.context.logger.warn({ client: this.remoteAddress, bytes: this.heldMonitorBytes }, 'MONITOR lines held behind a pending reply passed the client output limit; closing it');
+      this.destroy();
+      return;
+    }
+    // CLIENT REPLY OFF silences replies, not these.
+    this.queueReady(line).silent = false;
+  }
+
+  /**
+   * RESET, as Redis does it: out of MONITOR mode, MULTI discarded and WATCHes dropped, every
+   * subscription gone, CLIENT REPLY ON, no name, RESP2, and the default user again (so, with a
+   * password set, not authenticated). Answered +RESET.
+   */
+  reset(): Buffer {
+    if (this.monitoring) {
+      this.monitoring = false;
+      this.context.monitors.remove(this);
+    }
+    this.transactions?.reset();
+    // Closing the client's own connection to the node ends its subscriptions there; messages still on their way are dropped.
+    this.pubsub?.close();
+    this.pubsub = null;
+    this.setReplyMode('on');
+    this.name = null;
+    if (this.resp3) this.setProtocol(false);
+    this.authenticated = this.context.password === null;
+    return RESET_REPLY;
   }
 
   onProtocolError(message: string): void {
@@ -237,11 +346,12 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   /**
-   * Spared by the idle `timeout` (server/idle-client-sweep.ts), as Redis spares blocked and
-   * subscribed clients: while a reply is owed (a blocking command's among them) or it is subscribed.
+   * Spared by the idle `timeout` (server/idle-client-sweep.ts), as Redis spares blocked, subscribed
+   * and monitoring clients: while a reply is owed (a blocking command's among them), it is
+   * subscribed, or it monitors.
    */
   get timeoutExempt(): boolean {
-    return this.head !== null || this.subscribed;
+    return this.head !== null || this.subscribed || this.monitoring;
   }
 
   /** Reply bytes the socket has finished writing: while it grows, the client reads (Redis counts that as activity). */
@@ -297,6 +407,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.head = head;
     if (head === null) {
       this.tail = null;
+      this.heldMonitorBytes = 0;
       this.pubsub?.onRepliesCaughtUp();
     }
     scheduleFlush(this);
@@ -471,6 +582,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     // Closing a blocked command's connection unblocks it on the node.
     this.dedicated?.closeAll();
     this.pubsub?.close();
+    if (this.monitoring) this.context.monitors.remove(this);
     this.context.onSessionClosed(this);
   }
 }

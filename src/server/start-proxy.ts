@@ -22,6 +22,7 @@ import { startIdleClientSweep } from './idle-client-sweep.ts';
 import { applyLiveSettings } from './apply-live-settings.ts';
 import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
+import { MonitorFeed } from '../proxy/monitor-feed.ts';
 
 /** A listening proxy. `close()` stops accepting, lets in-flight replies drain, then closes every socket. */
 export interface RunningProxy {
@@ -120,6 +121,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
     sessions,
+    monitors: new MonitorFeed(),
     metrics,
     proxyInfo: () => {
       const state = router.describe();
