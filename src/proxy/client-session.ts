@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { CommandFlags, type CommandSpec } from '../commands/command-spec.ts';
+import type { CommandSpec } from '../commands/command-spec.ts';
 import { encodeError } from '../resp/encode.ts';
 import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
 import type { RequestView } from '../resp/request-view.ts';
@@ -11,8 +11,8 @@ import { isReadOnly, SLOT_NOT_SERVED } from './request-keys.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
 import { SessionPubSub, type PubSubHost } from './session-pubsub.ts';
 import { SessionTransactions } from './session-transactions.ts';
-import { QUEUED_REPLY } from './transaction.ts';
-import { monitorArgs } from './monitor-line.ts';
+import { QUEUED_REPLY, type Transaction } from './transaction.ts';
+import { Outcome, runMonitored, SessionMonitor, type MonitoredSession, type MonitorHost } from './session-monitor.ts';
 import { answerLocally, unknownCommand, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
@@ -28,13 +28,6 @@ import type { ProxyContext } from './proxy-context.ts';
 
 const EMPTY = Buffer.alloc(0);
 
-/** What dispatch() made of a request, for MONITOR: run (or sent on), queued in MULTI, or refused. */
-const Outcome = { ran: 0, queued: 1, refused: 2 } as const;
-type Outcome = (typeof Outcome)[keyof typeof Outcome];
-
-/** Commands a client in MONITOR mode may not send, as in Redis, which flags it a replica. */
-const KEYSPACE_FLAGS = CommandFlags.readonly | CommandFlags.write | CommandFlags.mayReplicate;
-const REPLICA_KEYSPACE = encodeError("ERR Replica can't interact with the keyspace");
 const RESET_REPLY = Buffer.from('+RESET\r\n');
 
 /** What a blocked client may send before slotgate stops reading from it. */
@@ -48,7 +41,7 @@ const BLOCKED_READ_LIMIT = 1024 * 1024;
  * (the socket wants a drain), the session stops reading from the socket until that clears, so a
  * client can never make slotgate buffer without bound.
  */
-export class ClientSession implements RequestSink, Flushable, LocalSession, PubSubHost, RoutingHost {
+export class ClientSession implements RequestSink, Flushable, LocalSession, PubSubHost, RoutingHost, MonitoredSession, MonitorHost {
   readonly id: number;
   /** Picks this client's connection to each node: consecutive in this process, whatever the ids. */
   readonly affinity: number;
@@ -71,12 +64,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   authenticated: boolean;
   /** Set by HELLO 3: replies in RESP3, from the nodes' RESP3 connections. */
   resp3 = false;
-  /** In MONITOR mode: sent a line for every command of this process's clients (monitor-feed.ts). */
-  monitoring = false;
-  /** Bytes of MONITOR lines waiting behind a reply still owed (see onMonitorLine). */
-  private heldMonitorBytes = 0;
-  /** The Unix socket path the client came through, or null for TCP. */
-  private readonly unixSocket: string | null;
+  /** How MONITOR shows this client: its address, or `unix:<path>` for a Unix-socket client, as Redis does. */
+  readonly monitorName: string;
 
   readonly context: ProxyContext;
   private readonly socket: Socket;
@@ -107,6 +96,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   /** MULTI … EXEC and WATCH state, once the client has used either. */
   private transactions: SessionTransactions | null = null;
 
+  /** MONITOR mode: the lines this client is sent, while it monitors. */
+  private monitor: SessionMonitor | null = null;
+
   private closing = false;
   /** The socket's end() has been called. */
   private ending = false;
@@ -132,9 +124,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.metrics = context.metrics;
     this.parser = new RequestParser(this, context);
     this.authenticated = context.password === null;
-    this.unixSocket = unixSocket;
     // A Unix-socket client has neither address nor port: Redis shows the socket's path and port 0.
     this.remoteAddress = unixSocket === null ? formatAddress(socket.remoteAddress, socket.remotePort) : `${unixSocket}:0`;
+    this.monitorName = unixSocket === null ? this.remoteAddress : `unix:${unixSocket}`;
     this.localAddress = unixSocket === null ? formatAddress(socket.localAddress, socket.localPort) : `${unixSocket}:0`;
     socket.setNoDelay(true);
     startReading(socket, (chunk: Buffer) => {
@@ -188,12 +180,12 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     }
     const kind = this.context.policies.kindOf(spec);
     // The one test MONITOR costs while nobody monitors.
-    if (this.context.monitors.count !== 0) this.onMonitoredRequest(spec, kind, view);
+    if (this.context.monitors.count !== 0) runMonitored(this, spec, kind, view);
     else this.dispatch(spec, kind, view);
   }
 
-  /** Carries out a request that passed the checks of onRequest. */
-  private dispatch(spec: CommandSpec, kind: PolicyKind, view: RequestView): Outcome {
+  /** Carries out a request that passed the checks of onRequest; says what became of it, for MONITOR. */
+  dispatch(spec: CommandSpec, kind: PolicyKind, view: RequestView): Outcome {
     if (this.pubsub !== null && this.pubsub.handledWhileSubscribed(spec, kind, view)) {
       // Refused, or a PING sent on for the node to answer.
       return spec.name === 'ping' ? Outcome.ran : Outcome.refused;
@@ -241,62 +233,26 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     }
   }
 
-  /**
-   * A request while some client of this process monitors, shown as Redis 7.0 shows it: not when
-   * refused (slotgate's refusals included) or admin (CONFIG, CLIENT LIST, MONITOR …), nor QUIT;
-   * inside MULTI, at EXEC, just ahead of EXEC's own line, unless the transaction was doomed. The line
-   * goes out after the command is handled, so a monitor's own command comes after its reply.
-   */
-  private onMonitoredRequest(spec: CommandSpec, kind: PolicyKind, view: RequestView): void {
-    if (this.monitoring) {
-      // Redis marks a monitor a replica: the keyspace is out of bounds, and MONITOR again is ignored unanswered.
-      if (spec.name === 'monitor') return;
-      if ((spec.flags & KEYSPACE_FLAGS) !== 0) {
-        this.refuse(REPLICA_KEYSPACE);
-        return;
-      }
-    }
-    // Formatted before the command runs: handling it may parse the client's next request into the same view.
-    const args = (spec.flags & CommandFlags.admin) === 0 && spec.name !== 'quit' && kind !== Policy.refuse ? monitorArgs(view, spec.name) : null;
-    const transaction = this.transactions?.current ?? null;
-    const outcome = this.dispatch(spec, kind, view);
-    if (args === null || outcome === Outcome.refused) return;
-    if (outcome === Outcome.queued) {
-      transaction?.monitorLines.push(args);
-      return;
-    }
-    const client = this.unixSocket === null ? this.remoteAddress : `unix:${this.unixSocket}`;
-    if (spec.name === 'exec' && transaction !== null && !transaction.dirty) {
-      transaction.monitorLines.push(args);
-      this.context.monitors.publish(client, transaction.monitorLines);
-    } else {
-      this.context.monitors.publish(client, args);
-    }
+  get monitoring(): boolean {
+    return this.monitor !== null;
+  }
+
+  get transactionBeingQueued(): Transaction | null {
+    return this.transactions?.current ?? null;
   }
 
   /** MONITOR: from now on, a line for every command this process's clients run. */
   startMonitor(): void {
-    if (this.monitoring) return;
-    this.monitoring = true;
-    this.context.monitors.add(this);
+    if (this.monitor !== null) return;
+    this.monitor = new SessionMonitor(this);
+    this.context.monitors.add(this.monitor);
   }
 
-  /**
-   * A MONITOR line, in line behind the replies this client is owed. Bounded like those: once
-   * written, by maxClientOutputBytes on the socket (flush); held behind a reply still owed, by the
-   * same limit here.
-   */
-  onMonitorLine(line: Buffer): void {
-    if (this.closing) return;
-    if (this.writeIfNothingOwed(line)) return;
-    this.heldMonitorBytes += line.length;
-    if (this.heldMonitorBytes > this.context.maxClientOutputBytes) {
-      this.context.logger.warn({ client: this.remoteAddress, bytes: this.heldMonitorBytes }, 'MONITOR lines held behind a pending reply passed the client output limit; closing it');
-      this.destroy();
-      return;
-    }
-    // CLIENT REPLY OFF silences replies, not these.
-    this.queueReady(line).silent = false;
+  private stopMonitor(): void {
+    if (this.monitor === null) return;
+    this.monitor.stopped = true;
+    this.context.monitors.remove(this.monitor);
+    this.monitor = null;
   }
 
   /**
@@ -305,10 +261,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
    * password set, not authenticated). Answered +RESET.
    */
   reset(): Buffer {
-    if (this.monitoring) {
-      this.monitoring = false;
-      this.context.monitors.remove(this);
-    }
+    this.stopMonitor();
     this.transactions?.reset();
     // Closing the client's own connection to the node ends its subscriptions there; messages still on their way are dropped.
     this.pubsub?.close();
@@ -378,6 +331,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   closeAfterReplies(): void {
     this.closing = true;
+    // Nothing more to send it but the replies owed.
+    this.stopMonitor();
     this.pauseReading();
     scheduleFlush(this);
   }
@@ -407,7 +362,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.head = head;
     if (head === null) {
       this.tail = null;
-      this.heldMonitorBytes = 0;
+      this.monitor?.onRepliesCaughtUp();
       this.pubsub?.onRepliesCaughtUp();
     }
     scheduleFlush(this);
@@ -519,7 +474,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   /** An error reply for a command that was refused; inside MULTI it also dooms the transaction. */
-  private refuse(reply: Buffer): void {
+  refuse(reply: Buffer): void {
     this.replyLocal(this.transactions === null ? reply : this.transactions.refuse(reply));
   }
 
@@ -582,7 +537,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     // Closing a blocked command's connection unblocks it on the node.
     this.dedicated?.closeAll();
     this.pubsub?.close();
-    if (this.monitoring) this.context.monitors.remove(this);
+    this.stopMonitor();
     this.context.onSessionClosed(this);
   }
 }
