@@ -13,11 +13,8 @@ export const HELLO_NOAUTH = encodeError(
     'option can be used to authenticate the client and select the RESP protocol version at the same time',
 );
 
-/**
- * What a client may send before it has authenticated: Redis's no-auth commands, less RESET, which
- * slotgate does not support.
- */
-export const NO_AUTH_NEEDED = ['auth', 'hello', 'quit'];
+/** What a client may send before it has authenticated: Redis's no-auth commands. */
+export const NO_AUTH_NEEDED = ['auth', 'hello', 'quit', 'reset'];
 
 /** The only user slotgate knows, as in a Redis with requirepass and no ACL. */
 const DEFAULT_USER = 'default';

@@ -6,11 +6,13 @@ import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { writeBatch } from '../util/write-batch.ts';
-import { Policy } from './command-policy.ts';
+import { Policy, type PolicyKind } from './command-policy.ts';
 import { isReadOnly, SLOT_NOT_SERVED } from './request-keys.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
 import { SessionPubSub, type PubSubHost } from './session-pubsub.ts';
 import { SessionTransactions } from './session-transactions.ts';
+import { QUEUED_REPLY, type Transaction } from './transaction.ts';
+import { Outcome, runMonitored, SessionMonitor, type MonitoredSession, type MonitorHost } from './session-monitor.ts';
 import { answerLocally, unknownCommand, wrongArity, type LocalSession } from './local-commands.ts';
 import { PendingRequest } from './pending-request.ts';
 import type { Router } from './router.ts';
@@ -26,6 +28,8 @@ import type { ProxyContext } from './proxy-context.ts';
 
 const EMPTY = Buffer.alloc(0);
 
+const RESET_REPLY = Buffer.from('+RESET\r\n');
+
 /** What a blocked client may send before slotgate stops reading from it. */
 const BLOCKED_READ_LIMIT = 1024 * 1024;
 
@@ -37,7 +41,7 @@ const BLOCKED_READ_LIMIT = 1024 * 1024;
  * (the socket wants a drain), the session stops reading from the socket until that clears, so a
  * client can never make slotgate buffer without bound.
  */
-export class ClientSession implements RequestSink, Flushable, LocalSession, PubSubHost, RoutingHost {
+export class ClientSession implements RequestSink, Flushable, LocalSession, PubSubHost, RoutingHost, MonitoredSession, MonitorHost {
   readonly id: number;
   /** Picks this client's connection to each node: consecutive in this process, whatever the ids. */
   readonly affinity: number;
@@ -60,6 +64,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   authenticated: boolean;
   /** Set by HELLO 3: replies in RESP3, from the nodes' RESP3 connections. */
   resp3 = false;
+  /** How MONITOR shows this client: its address, or `unix:<path>` for a Unix-socket client, as Redis does. */
+  readonly monitorName: string;
 
   readonly context: ProxyContext;
   private readonly socket: Socket;
@@ -97,6 +103,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   /** MULTI … EXEC and WATCH state, once the client has used either. */
   private transactions: SessionTransactions | null = null;
 
+  /** MONITOR mode: the lines this client is sent, while it monitors. */
+  private monitor: SessionMonitor | null = null;
+
   private closing = false;
   /** The socket's end() has been called. */
   private ending = false;
@@ -124,6 +133,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.authenticated = context.password === null;
     // A Unix-socket client has neither address nor port: Redis shows the socket's path and port 0.
     this.remoteAddress = unixSocket === null ? formatAddress(socket.remoteAddress, socket.remotePort) : `${unixSocket}:0`;
+    this.monitorName = unixSocket === null ? this.remoteAddress : `unix:${unixSocket}`;
     this.localAddress = unixSocket === null ? formatAddress(socket.localAddress, socket.localPort) : `${unixSocket}:0`;
     socket.setNoDelay(true);
     startReading(socket, (chunk: Buffer) => {
@@ -176,46 +186,98 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       return;
     }
     const kind = this.context.policies.kindOf(spec);
-    if (this.pubsub !== null && this.pubsub.handledWhileSubscribed(spec, kind, view)) return;
-    if (this.transactions?.queuing === true && kind !== Policy.transaction && spec.name !== 'quit') {
-      this.replyLocal(this.transactions.queue(spec, view, kind));
-      return;
+    // The one test MONITOR costs while nobody monitors.
+    if (this.context.monitors.count !== 0) runMonitored(this, spec, kind, view);
+    else this.dispatch(spec, kind, view);
+  }
+
+  /** Carries out a request that passed the checks of onRequest; says what became of it, for MONITOR. */
+  dispatch(spec: CommandSpec, kind: PolicyKind, view: RequestView): Outcome {
+    if (this.pubsub !== null && this.pubsub.handledWhileSubscribed(spec, kind, view)) {
+      // Refused, or a PING sent on for the node to answer.
+      return spec.name === 'ping' ? Outcome.ran : Outcome.refused;
+    }
+    if (this.transactions?.queuing === true && kind !== Policy.transaction && spec.name !== 'quit' && spec.name !== 'reset') {
+      const reply = this.transactions.queue(spec, view, kind);
+      this.replyLocal(reply);
+      return reply === QUEUED_REPLY ? Outcome.queued : Outcome.refused;
     }
     switch (kind) {
       case Policy.byKeys:
         routeByKeys(this, spec, view);
-        return;
+        return Outcome.ran;
       case Policy.local:
         this.replyLocal(answerLocally(spec, view, this));
-        return;
+        return Outcome.ran;
       case Policy.anyMaster:
         this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
-        return;
+        return Outcome.ran;
       case Policy.clientsMaster:
         sendToClientsMaster(this, view.frame, spec);
-        return;
+        return Outcome.ran;
       case Policy.allMasters:
         sendToAllMasters(this, view.frame, this.context.policies.mergeOf(spec), isReadOnly(spec));
-        return;
+        return Outcome.ran;
       case Policy.scan:
         scanAcrossMasters(this.enqueue(EMPTY, -1, true), view, this.router);
-        return;
+        return Outcome.ran;
       case Policy.info:
         sendToAllMasters(this, view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true);
-        return;
+        return Outcome.ran;
       case Policy.transaction:
         this.sessionTransactions().transactionCommand(spec);
-        return;
+        return Outcome.ran;
       case Policy.watch:
         this.sessionTransactions().watchCommand(spec, view);
-        return;
+        return Outcome.ran;
       case Policy.subscribe:
         this.pubsub ??= new SessionPubSub(this);
         this.pubsub.command(view.frame, spec);
-        return;
+        return Outcome.ran;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));
+        return Outcome.refused;
     }
+  }
+
+  get monitoring(): boolean {
+    return this.monitor !== null;
+  }
+
+  get transactionBeingQueued(): Transaction | null {
+    return this.transactions?.current ?? null;
+  }
+
+  /** MONITOR: from now on, a line for every command this process's clients run. */
+  startMonitor(): void {
+    if (this.monitor !== null) return;
+    this.monitor = new SessionMonitor(this);
+    this.context.monitors.add(this.monitor);
+  }
+
+  private stopMonitor(): void {
+    if (this.monitor === null) return;
+    this.monitor.stopped = true;
+    this.context.monitors.remove(this.monitor);
+    this.monitor = null;
+  }
+
+  /**
+   * RESET, as Redis does it: out of MONITOR mode, MULTI discarded and WATCHes dropped, every
+   * subscription gone, CLIENT REPLY ON, no name, RESP2, and the default user again (so, with a
+   * password set, not authenticated). Answered +RESET.
+   */
+  reset(): Buffer {
+    this.stopMonitor();
+    this.transactions?.reset();
+    // Closing the client's own connection to the node ends its subscriptions there; messages still on their way are dropped.
+    this.pubsub?.close();
+    this.pubsub = null;
+    this.setReplyMode('on');
+    this.name = null;
+    if (this.resp3) this.setProtocol(false);
+    this.authenticated = this.context.password === null;
+    return RESET_REPLY;
   }
 
   onProtocolError(message: string): void {
@@ -244,11 +306,12 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   /**
-   * Spared by the idle `timeout` (server/idle-client-sweep.ts), as Redis spares blocked and
-   * subscribed clients: while a reply is owed (a blocking command's among them) or it is subscribed.
+   * Spared by the idle `timeout` (server/idle-client-sweep.ts), as Redis spares blocked, subscribed
+   * and monitoring clients: while a reply is owed (a blocking command's among them), it is
+   * subscribed, or it monitors.
    */
   get timeoutExempt(): boolean {
-    return this.head !== null || this.subscribed;
+    return this.head !== null || this.subscribed || this.monitoring;
   }
 
   /** Reply bytes the socket has finished writing: while it grows, the client reads (Redis counts that as activity). */
@@ -281,6 +344,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   closeAfterReplies(): void {
     this.closing = true;
+    // Nothing more to send it but the replies owed.
+    this.stopMonitor();
     this.pauseReading();
     scheduleFlush(this);
   }
@@ -310,6 +375,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.head = head;
     if (head === null) {
       this.tail = null;
+      this.monitor?.onRepliesCaughtUp();
       this.pubsub?.onRepliesCaughtUp();
     }
     scheduleFlush(this);
@@ -435,7 +501,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   }
 
   /** An error reply for a command that was refused; inside MULTI it also dooms the transaction. */
-  private refuse(reply: Buffer): void {
+  refuse(reply: Buffer): void {
     this.replyLocal(this.transactions === null ? reply : this.transactions.refuse(reply));
   }
 
@@ -498,6 +564,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     // Closing a blocked command's connection unblocks it on the node.
     this.dedicated?.closeAll();
     this.pubsub?.close();
+    this.stopMonitor();
     this.context.onSessionClosed(this);
   }
 }

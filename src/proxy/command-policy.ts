@@ -36,7 +36,7 @@ export const Policy = {
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
 /** Handled in local-commands.ts. A container name covers the subcommands not listed on their own. */
-const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'auth', 'role', 'acl|whoami'];
+const LOCAL = ['ping', 'echo', 'quit', 'select', 'client', 'hello', 'auth', 'role', 'acl|whoami', 'monitor', 'reset'];
 
 /**
  * Cluster-wide commands: every master must run them (FLUSHALL, SCRIPT LOAD) or hold part of the
@@ -95,7 +95,6 @@ const REFUSED = new Map<string, string>([
   ['wait', 'WAIT would block a connection shared with other clients; slotgate does not support it'],
   ['script|kill', 'it would act on one random node; send it to the node itself'],
   ['function|kill', 'it would act on one random node; send it to the node itself'],
-  ['monitor', `MONITOR ${NOT_YET}`],
   ['sync', 'replication commands are not available through a proxy'],
   ['psync', 'replication commands are not available through a proxy'],
   ['replconf', 'replication commands are not available through a proxy'],

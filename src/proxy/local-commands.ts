@@ -37,6 +37,12 @@ export interface LocalSession extends AuthSession {
   readonly resp3: boolean;
   /** HELLO 2 / HELLO 3: switches the protocol of the requests that follow; returns an error reply, or null. */
   setProtocol(resp3: boolean): Buffer | null;
+  /** In MONITOR mode (CLIENT LIST flag O). */
+  readonly monitoring: boolean;
+  /** MONITOR: sent a line for each command of this process's clients from now on. */
+  startMonitor(): void;
+  /** RESET: the connection's state back to a new one's; returns the reply. */
+  reset(): Buffer;
 }
 
 const MASTER_ROLE = Buffer.from('*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n');
@@ -70,6 +76,11 @@ export function answerLocally(spec: CommandSpec, view: RequestView, session: Loc
     case 'acl':
       // ACL WHOAMI: slotgate knows one user, the default one (see `password`).
       return DEFAULT_USER;
+    case 'monitor':
+      session.startMonitor();
+      return OK_REPLY;
+    case 'reset':
+      return session.reset();
     default:
       return encodeError(`ERR slotgate: no local handler for '${spec.name}'`);
   }

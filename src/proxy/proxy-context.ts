@@ -5,6 +5,7 @@ import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import type { PasswordCheck } from './client-auth.ts';
 import type { ClientSession } from './client-session.ts';
 import type { CommandPolicies } from './command-policy.ts';
+import type { MonitorFeed } from './monitor-feed.ts';
 import type { Router } from './router.ts';
 import type { ProxyInfo } from './split/merge-info.ts';
 
@@ -33,6 +34,8 @@ export interface ProxyContext {
   proxyInfo(): ProxyInfo;
   /** Every open session, for CLIENT LIST. */
   sessions: ReadonlySet<ClientSession>;
+  /** The clients in MONITOR mode, and the lines they are sent. */
+  monitors: MonitorFeed;
   /** Counters bumped on the data path, published at scrape time. */
   metrics: ProxyMetrics;
   onSessionClosed(session: ClientSession): void;

@@ -42,6 +42,20 @@ export class SessionTransactions {
     this.host = host;
   }
 
+  /** The transaction being queued, between MULTI and EXEC/DISCARD; null otherwise. */
+  get current(): Transaction | null {
+    return this.transaction;
+  }
+
+  /** RESET: the transaction discarded, the watches dropped. */
+  reset(): void {
+    this.transaction = null;
+    const watch = this.watch;
+    if (watch === null) return;
+    this.watch = null;
+    watch.unwatch(this.host.dedicatedConnections());
+  }
+
   /** Between MULTI and EXEC/DISCARD: commands are queued, not run. */
   get queuing(): boolean {
     return this.transaction !== null;

@@ -30,6 +30,8 @@ export class Transaction {
   readOnly = true;
   /** A command was refused while queueing: EXEC will answer EXECABORT, as Redis does. */
   dirty = false;
+  /** While a client monitors: the queued commands' MONITOR arguments, shown at EXEC as Redis shows them when they run. */
+  readonly monitorLines: Buffer[] = [];
 
   /** `slot`: the slot the client watches, whose keys alone the transaction may use; -1 when it watches none. */
   constructor(slot = -1) {

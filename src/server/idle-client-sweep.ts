@@ -6,7 +6,7 @@ export interface SweptClient {
   readonly remoteAddress: string;
   /** performance.now() at its latest read. */
   readonly lastReadAt: number;
-  /** Spared by the timeout right now: a reply is owed (a blocking command's among them), or it is subscribed. */
+  /** Spared by the timeout right now: a reply is owed (a blocking command's among them), it is subscribed or it monitors. */
   readonly timeoutExempt: boolean;
   /** Reply bytes written out so far: growth means the client is reading its replies. */
   readonly bytesDelivered: number;

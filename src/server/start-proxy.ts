@@ -24,6 +24,7 @@ import { LiveTls } from './live-tls.ts';
 import { ReplyTimeout } from '../upstream/reply-timeout.ts';
 import { createMetricsRegistry, ProxyMetrics } from '../observability/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
+import { MonitorFeed } from '../proxy/monitor-feed.ts';
 
 /** A listening proxy. `close()` stops accepting, lets in-flight replies drain, then closes every socket. */
 export interface RunningProxy {
@@ -122,6 +123,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
     sessions,
+    monitors: new MonitorFeed(),
     metrics,
     proxyInfo: () => {
       const state = router.describe();

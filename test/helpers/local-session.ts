@@ -36,9 +36,14 @@ export function fakeLocalSession<T extends Partial<LocalSession>>(fields: T = {}
     resp3: false,
     connected: true,
     subscribed: false,
+    monitoring: false,
     closeAfterReplies() {},
     destroy() {},
     setReplyMode() {},
+    startMonitor() {},
+    reset() {
+      return Buffer.from('+RESET\r\n');
+    },
     allSessions() {
       return [this];
     },

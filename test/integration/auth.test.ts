@@ -39,15 +39,25 @@ afterAll(async () => {
 const message = (reply: unknown): string => (reply instanceof Error ? reply.message : String(reply));
 
 describe('a client of a slotgate with a password', () => {
-  it('gets NOAUTH for everything but AUTH, HELLO and QUIT until it authenticates', async () => {
+  it('gets NOAUTH for everything but AUTH, HELLO, RESET and QUIT until it authenticates', async () => {
     const client = await RawClient.open(proxy.port);
     expect(message(await client.command('GET', 'k'))).toBe('NOAUTH Authentication required.');
     expect(message(await client.command('PING'))).toBe('NOAUTH Authentication required.');
     expect(message(await client.command('CLIENT', 'LIST'))).toBe('NOAUTH Authentication required.');
     expect(message(await client.command('MULTI'))).toBe('NOAUTH Authentication required.');
     expect(message(await client.command('HELLO', '2'))).toMatch(/^NOAUTH HELLO must be called with the client already authenticated/);
+    expect(message(await client.command('RESET'))).toBe('RESET');
     expect(message(await client.command('QUIT'))).toBe('OK');
     await client.closed();
+  });
+
+  it('is no longer authenticated after RESET, as in Redis', async () => {
+    const client = await RawClient.open(proxy.port);
+    expect(await client.command('AUTH', CLIENT_PASSWORD)).toBe('OK');
+    expect(await client.command('PING')).toBe('PONG');
+    expect(await client.command('RESET')).toBe('RESET');
+    expect(message(await client.command('PING'))).toBe('NOAUTH Authentication required.');
+    client.close();
   });
 
   it('gets WRONGPASS for a wrong password or user, and stays unauthenticated', async () => {

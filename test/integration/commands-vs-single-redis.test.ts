@@ -636,12 +636,11 @@ describe('commands answered by slotgate itself', () => {
 });
 
 describe('refusals', () => {
-  it('refuses CONFIG SET, DEBUG, SHUTDOWN, MONITOR, CLUSTER INFO and WAIT with ERR slotgate:', async () => {
+  it('refuses CONFIG SET, DEBUG, SHUTDOWN, CLUSTER INFO and WAIT with ERR slotgate:', async () => {
     const requests = [
       ['CONFIG', 'SET', 'maxmemory', '1'],
       ['DEBUG', 'SLEEP', '0'],
       ['SHUTDOWN', 'NOSAVE'],
-      ['MONITOR'],
       ['CLUSTER', 'INFO'],
       ['WAIT', '0', '0'],
     ];
