@@ -84,7 +84,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   private dedicated: DedicatedConnections | null = null;
   private blocked = false;
 
-  /** SUBSCRIBE and PSUBSCRIBE state, once the client has subscribed. */
+  /** Pub/sub state (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE), once the client has subscribed. */
   private pubsub: SessionPubSub | null = null;
 
   /** MULTI … EXEC and WATCH state, once the client has used either. */
@@ -205,6 +205,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       case Policy.subscribe:
         this.pubsub ??= new SessionPubSub(this);
         this.pubsub.command(view.frame, spec);
+        return;
+      case Policy.shardedSubscribe:
+        this.pubsub ??= new SessionPubSub(this);
+        this.pubsub.shardedCommand(spec, view);
         return;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));

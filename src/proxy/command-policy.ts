@@ -32,6 +32,8 @@ export const Policy = {
   clientsMaster: 9,
   /** WATCH and UNWATCH: over the client's own connection to the watched slot's master (watch.ts). */
   watch: 10,
+  /** SSUBSCRIBE and SUNSUBSCRIBE, over the client's own connections to their slots' masters (sharded-subscriptions.ts). */
+  shardedSubscribe: 11,
 } as const;
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
@@ -164,7 +166,7 @@ export class CommandPolicies {
     const refusal = REFUSED.get(spec.name) ?? REFUSED.get(container);
     if (refusal !== undefined) return this.refuse(spec, refusal);
     if (SUBSCRIBE.includes(spec.name)) return Policy.subscribe;
-    if (SHARDED_SUBSCRIBE.includes(spec.name)) return this.refuse(spec, `sharded pub/sub (SSUBSCRIBE) ${NOT_YET}`);
+    if (SHARDED_SUBSCRIBE.includes(spec.name)) return Policy.shardedSubscribe;
 
     if (!spec.hasKeys) {
       return this.refuse(spec, `'${spec.name.toUpperCase().replace('|', ' ')}' has no key to route by and ${NOT_YET}`);
