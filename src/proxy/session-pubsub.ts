@@ -63,8 +63,8 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
     return this.host.resp3;
   }
 
-  ownConnectionSettings(): NodeConnectionSettings {
-    return this.host.ownConnectionSettings();
+  openTunnel(address: string, client: PubSubClient): PubSubTunnel {
+    return new PubSubTunnel(address, this.host.ownConnectionSettings(), client);
   }
 
   enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {

@@ -3,21 +3,24 @@ import { parseRedirect } from '../cluster/redirect.ts';
 import type { CommandSpec } from '../commands/command-spec.ts';
 import { arrayElements } from '../resp/reply-reader.ts';
 import type { RequestView } from '../resp/request-view.ts';
-import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import type { PendingRequest } from './pending-request.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { isNoChannel, readShardedConfirmation, sunsubscribed, withCount } from './pubsub-replies.ts';
-import { PubSubTunnel, type ConfirmationSink, type PubSubClient } from './pubsub-tunnel.ts';
+import type { ConfirmationSink, PubSubClient, PubSubTunnel } from './pubsub-tunnel.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, MIXED_SLOTS, requestKeys, SLOT_NOT_SERVED } from './request-keys.ts';
 
 const EMPTY = Buffer.alloc(0);
 
+/** What ShardedSubscriptions uses of a tunnel. */
+export type Tunnel = Pick<PubSubTunnel, 'address' | 'sendInTurn' | 'close' | 'closeWhenSettled'>;
+
 /** What ShardedSubscriptions needs of the session's pub/sub state. */
 export interface ShardedHost {
-  readonly context: ProxyContext;
+  readonly context: Pick<ProxyContext, 'router'>;
   readonly resp3: boolean;
-  ownConnectionSettings(): NodeConnectionSettings;
+  /** A tunnel of the client's own to `address` (a PubSubTunnel) reporting to `client`. */
+  openTunnel(address: string, client: PubSubClient): Tunnel;
   enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest;
   replyLocal(reply: Buffer): void;
   /** A push that answers no command (a message): written in turn, within the bounds on held messages. */
@@ -133,7 +136,7 @@ export class ShardedSubscriptions {
   private sendTo(command: ShardedCommand, address: string | null): void {
     let shard = address === null ? undefined : this.shards.get(address);
     if (shard === undefined && command.subscribes && address !== null) {
-      shard = new ShardTunnel(address, this.host.ownConnectionSettings(), this);
+      shard = new ShardTunnel(address, this.host, this);
       this.shards.set(address, shard);
     }
     if (shard !== undefined) {
@@ -248,16 +251,16 @@ export class ShardedSubscriptions {
 
 /** A client's tunnel to one master for its sharded channels there, and their count. */
 class ShardTunnel implements PubSubClient {
-  readonly tunnel: PubSubTunnel;
+  readonly tunnel: Tunnel;
   /** The client's sharded channels on this master, as of the last confirmation released to it. */
   count = 0;
   /** Parts from this tunnel not yet released: while any is, the tunnel stays, whatever its count. */
   unreleased = 0;
   private readonly owner: ShardedSubscriptions;
 
-  constructor(address: string, settings: NodeConnectionSettings, owner: ShardedSubscriptions) {
+  constructor(address: string, host: ShardedHost, owner: ShardedSubscriptions) {
     this.owner = owner;
-    this.tunnel = new PubSubTunnel(address, settings, this);
+    this.tunnel = host.openTunnel(address, this);
   }
 
   onPush(reply: Buffer): void {
