@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
 import type { MergeParts } from './split/fanout.ts';
-import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, newestSlowlogEntries, randomNonNull, sumIntegers } from './split/merge-replies.ts';
+import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, newestSlowlogEntries, randomNonNull, sumCountsByChannel, sumIntegers } from './split/merge-replies.ts';
 import { SPLIT_RULES, type SplitRule } from './split/split-by-slot.ts';
 
 /** What the proxy does with a command, decided once per command at start-up. */
@@ -59,6 +59,9 @@ const ALL_MASTERS = new Map<string, MergeParts>([
   ['function|delete', allSucceeded],
   ['function|flush', allSucceeded],
   ['function|restore', allSucceeded],
+  // A sharded channel's subscribers are on the master of its slot only.
+  ['pubsub|shardchannels', concatArrays],
+  ['pubsub|shardnumsub', sumCountsByChannel],
   // Diagnostics an operator reads from the cluster as if from one Redis.
   ['slowlog|get', newestSlowlogEntries],
   ['slowlog|len', sumIntegers],

@@ -87,6 +87,9 @@ it('delivers SPUBLISH to SSUBSCRIBE clients, counting channels over every master
     ['smessage', a, 'to a'],
     ['smessage', `{${b}}2`, 'to b'],
   ]);
+  // PUBSUB's sharded views cover every master.
+  expect(((await publisher.command('PUBSUB', 'SHARDCHANNELS')) as string[]).sort()).toEqual([a, `{${b}}1`, `{${b}}2`, c].sort());
+  expect(await publisher.command('PUBSUB', 'SHARDNUMSUB', a, c, 'nobody:listens')).toEqual([a, 1, c, 1, 'nobody:listens', 0]);
   // One tunnel per master the client has channels on, whatever their number.
   for (const { address } of await masters()) expect(await pubsubClients(address)).toBe(1);
 
