@@ -106,6 +106,8 @@ export class ShardedSubscriptions {
     }
     // A forced sunsubscribe: the slot moved (resharding, failover). Its count is given in turn.
     const command = this.start(null, -1, false);
+    // Not the reply to a command of the client's: not timed as one.
+    command.request.commandId = -1;
     command.addPart(shard).completeInPieces([reply]);
   }
 
