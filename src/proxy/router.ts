@@ -151,6 +151,11 @@ export class Router {
     return this.poolBySlot[slot]?.address ?? null;
   }
 
+  /** Whether the node at `address` serves slots in the current map. */
+  servesSlots(address: string): boolean {
+    return this.masters.some((pool) => pool.address === address);
+  }
+
   /** How many masters there are now: cluster-wide commands send one request to each. */
   masterCount(): number {
     return this.masters.length;

@@ -141,6 +141,7 @@ export class ShardedSubscriptions {
       shard = new ShardTunnel(address, this.host, this);
       this.shards.set(address, shard);
     }
+    if (shard === undefined && !command.subscribes) shard = this.staleTunnelFor(command);
     if (shard !== undefined) {
       shard.tunnel.sendInTurn(command.frame as Buffer, command.addPart(shard));
       return;
@@ -156,6 +157,21 @@ export class ShardedSubscriptions {
     const pushes: Buffer[] = [];
     for (let i = 1; i < elements.length; i++) pushes.push(sunsubscribed(elements[i], 0, this.host.resp3));
     part.completeInPieces(pushes);
+  }
+
+  /**
+   * A tunnel to a node that serves no slots now, which `command` has not been sent to yet. After a
+   * failover, a client that subscribed again before slotgate's map caught up holds channels on the
+   * demoted master, now a replica, which serves its new master's channels: an SUNSUBSCRIBE must
+   * reach it. One that does not serve the slot answers MOVED, which leads back here.
+   */
+  private staleTunnelFor(command: ShardedCommand): ShardTunnel | undefined {
+    const router = this.host.context.router;
+    for (const shard of this.shards.values()) {
+      if (router.servesSlots(shard.tunnel.address) || command.parts.some((part) => part.shard === shard)) continue;
+      return shard;
+    }
+    return undefined;
   }
 
   private unsubscribeAll(frame: Buffer): void {

@@ -47,8 +47,8 @@ async function pubsubClients(address: string): Promise<number> {
   return list.split('\n').filter((line) => line.trim() !== '').length;
 }
 
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 3000;
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -242,4 +242,31 @@ it('serves redis-cli as a sharded subscriber', async () => {
   await publisher.command('SPUBLISH', channel, 'hello cli');
   await eventually(async () => output.includes('hello cli'), 'the message');
   expect(output.split('\n').filter((line) => line !== '')).toEqual(['ssubscribe', channel, '1', 'smessage', channel, 'hello cli']);
+});
+
+// Last: it changes which nodes are masters.
+it('forwards the sunsubscribe of a master demoted by a failover, and follows the channel to the promoted one', async () => {
+  const [first] = await clusterSlots(setup.cluster.seeds[0]);
+  const [demoted, promoted] = [first.master, first.replicas[0]];
+  const channel = await channelOn(0, 'fo');
+  const subscriber = await client();
+  expect(await subscriber.command('SSUBSCRIBE', channel)).toEqual(['ssubscribe', channel, 1]);
+  await nodeCommand(promoted, 'CLUSTER', 'FAILOVER');
+  expect(await subscriber.read(1, 10_000)).toEqual([['sunsubscribe', channel, 0]]);
+  await eventually(async () => (await clusterSlots(promoted))[0].master === promoted, 'the replica to take over', 10_000);
+  // slotgate's map still names the demoted master, now a replica, which serves its new master's
+  // channels (Redis lets replicas take SSUBSCRIBE): the client subscribes again there.
+  expect(await subscriber.command('SSUBSCRIBE', channel)).toEqual(['ssubscribe', channel, 1]);
+  const publisher = await client();
+  await publisher.command('SPUBLISH', channel, 'after failover');
+  expect(await subscriber.read(1)).toEqual([['smessage', channel, 'after failover']]);
+  // A key of that slot gets a MOVED, and slotgate's map catches up.
+  expect(await publisher.command('GET', channel)).toBe(null);
+  await eventually(async () => !setup.proxy.stats().nodes.some((node) => node.address === demoted && node.role === 'master'), "slotgate's map to drop the demoted master");
+  // SUNSUBSCRIBE still reaches the replica holding the channel, wherever the map says the slot is.
+  expect(await subscriber.command('SUNSUBSCRIBE', channel)).toEqual(['sunsubscribe', channel, 0]);
+  expect(await nodeCommand(demoted, 'PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 0]);
+  expect(await subscriber.command('PING')).toBe('PONG');
+  expect(await subscriber.command('SSUBSCRIBE', channel)).toEqual(['ssubscribe', channel, 1]);
+  expect(await nodeCommand(promoted, 'PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 1]);
 });

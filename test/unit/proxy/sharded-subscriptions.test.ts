@@ -57,6 +57,8 @@ class FakeHost implements ShardedHost {
   readonly tunnels: FakeTunnel[] = [];
   readonly moved: string[] = [];
   lost = 0;
+  /** Nodes the map no longer lists as masters. */
+  readonly stale = new Set<string>();
   redirectLimit = 3;
   private readonly line: { pieces: Buffer[] | null; silent: boolean }[] = [];
   readonly written: string[] = [];
@@ -68,6 +70,7 @@ class FakeHost implements ShardedHost {
     const patched = new Map<number, string>();
     const router = {
       ownerOf: (slot: number) => patched.get(slot) ?? ownerOf(slot),
+      servesSlots: (address: string) => !self.stale.has(address),
       noteMoved(slot: number, address: string) {
         patched.set(slot, address);
         self.moved.push(`${slot} ${address}`);
@@ -251,6 +254,36 @@ describe('ShardedSubscriptions', () => {
     host.tunnel('A:7002').answer('-MOVED 3300 127.0.0.1:7003\r\n');
     expect(host.take()).toEqual([shown('sunsubscribe', '{b}x', 1)]);
     expect(host.tunnel('127.0.0.1:7003')).toBe(undefined);
+  });
+
+  it('sends an SUNSUBSCRIBE to tunnels of nodes that serve no slots now, in case a replica holds the channel', () => {
+    // Subscribed at R (a master demoted by a failover) before the map caught up; the map now says A.
+    host.moved.length = 0;
+    send('SSUBSCRIBE', 'a');
+    host.tunnel('B:2').answer('-MOVED 15495 R:9\r\n');
+    host.tunnel('R:9').answer(confirmation('ssubscribe', 'a', 1));
+    host.take();
+    host.context.router.noteMoved(15495, 'A:1');
+    const replica = host.tunnel('R:9');
+    host.stale.add('R:9');
+    send('SUNSUBSCRIBE', 'a');
+    replica.answer(confirmation('sunsubscribe', 'a', 0));
+    expect(host.take()).toEqual([shown('sunsubscribe', 'a', 0)]);
+    expect(replica.closed).toBe(true);
+    // One that does not serve the slot says MOVED, and it is answered here.
+    send('SSUBSCRIBE', 'a');
+    host.tunnel('A:1').answer(confirmation('ssubscribe', 'a', 1));
+    send('SSUBSCRIBE', 'b');
+    host.tunnel('A:1').answer('-MOVED 3300 S:9\r\n');
+    host.tunnel('S:9').answer(confirmation('ssubscribe', 'b', 1));
+    host.take();
+    host.context.router.noteMoved(3300, 'A:1');
+    host.stale.add('S:9');
+    send('SUNSUBSCRIBE', 'c');
+    host.tunnel('A:1').answer(confirmation('sunsubscribe', 'c', 1));
+    send('SUNSUBSCRIBE', 'd');
+    host.tunnel('S:9').answer('-MOVED 11298 B:2\r\n');
+    expect(host.take()).toEqual([shown('sunsubscribe', 'c', 2), shown('sunsubscribe', 'd', 2)]);
   });
 
   it('passes a MOVED on once the redirect limit is reached', () => {
