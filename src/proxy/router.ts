@@ -151,9 +151,9 @@ export class Router {
     return this.poolBySlot[slot]?.address ?? null;
   }
 
-  /** Whether the node at `address` serves slots in the current map. */
-  servesSlots(address: string): boolean {
-    return this.masters.some((pool) => pool.address === address);
+  /** Asks for a topology refresh (coalesced): something says the map has changed. */
+  requestRefresh(): void {
+    this.options.requestRefresh();
   }
 
   /** How many masters there are now: cluster-wide commands send one request to each. */

@@ -12,6 +12,20 @@ import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, MIXED_SLOTS, re
 
 const EMPTY = Buffer.alloc(0);
 
+const MOVED = Buffer.from('-MOVED ');
+
+/** What a ShardedCommand is. */
+const Kind = {
+  subscribe: 0,
+  /** SUNSUBSCRIBE with channels. */
+  unsubscribe: 1,
+  /** SUNSUBSCRIBE with none. */
+  unsubscribeAll: 2,
+  /** An sunsubscribe push a node sent unasked (the slot moved). */
+  forced: 3,
+} as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
+
 /** What ShardedSubscriptions uses of a tunnel. */
 export type Tunnel = Pick<PubSubTunnel, 'address' | 'sendInTurn' | 'close' | 'closeWhenSettled'>;
 
@@ -65,7 +79,7 @@ export class ShardedSubscriptions {
   command(spec: CommandSpec, view: RequestView): void {
     const subscribes = spec.name === 'ssubscribe';
     if (!subscribes && view.argc === 1) {
-      this.unsubscribeAll(view.frame);
+      this.unsubscribe(view.frame, Kind.unsubscribeAll);
       return;
     }
     // The channels are the command's keys in the command table: one slot for them all, as Redis Cluster asks.
@@ -79,8 +93,12 @@ export class ShardedSubscriptions {
       this.host.replyLocal(CROSSSLOT);
       return;
     }
-    const command = this.start(view.frame, slot, subscribes);
-    if (subscribes) this.subscribing++;
+    if (!subscribes) {
+      this.unsubscribe(view.frame, Kind.unsubscribe);
+      return;
+    }
+    const command = this.start(view.frame, Kind.subscribe);
+    this.subscribing++;
     this.sendTo(command, this.host.context.router.ownerOf(slot));
   }
 
@@ -104,8 +122,10 @@ export class ShardedSubscriptions {
       this.host.onPush(reply);
       return;
     }
-    // A forced sunsubscribe: the slot moved (resharding, failover). Its count is given in turn.
-    const command = this.start(null, -1, false);
+    // A forced sunsubscribe: the slot moved (resharding, failover). Its count is given in turn. The
+    // client will subscribe again at once, so the map should catch up soon.
+    this.host.context.router.requestRefresh();
+    const command = this.start(null, Kind.forced);
     // Not the reply to a command of the client's: not timed as one.
     command.request.commandId = -1;
     command.addPart(shard).completeInPieces([reply]);
@@ -119,65 +139,45 @@ export class ShardedSubscriptions {
   /** A part of `command` has all its confirmations: follows a MOVED, then releases what can go. */
   onPartDone(part: ShardPart): void {
     if (this.closed) return;
-    const command = part.command;
-    if (command.frame !== null && part.shard !== null) this.followMoved(command, part);
+    if (part.command.kind === Kind.subscribe && part.shard !== null) this.followMoved(part.command, part);
     this.releaseReady();
   }
 
-  /** A command that takes its place among the client's replies; `frame` null: not one to send again (SUNSUBSCRIBE of all, a forced one). */
-  private start(frame: Buffer | null, slot: number, subscribes: boolean): ShardedCommand {
+  /** A command that takes its place among the client's replies. */
+  private start(frame: Buffer | null, kind: Kind): ShardedCommand {
     const request = this.host.enqueue(EMPTY, -1, true);
     // Pushes, which CLIENT REPLY OFF does not silence (Redis sends the confirmations too).
     request.silent = false;
-    const command = new ShardedCommand(this, request, frame, slot, subscribes);
+    const command = new ShardedCommand(this, request, frame, kind);
     this.order.push(command);
     return command;
   }
 
-  /** Sends a single-slot command to `address`'s tunnel, or answers it here when there is no point. */
+  /** Sends an SSUBSCRIBE to `address`'s tunnel, opened for it if need be. */
   private sendTo(command: ShardedCommand, address: string | null): void {
-    let shard = address === null ? undefined : this.shards.get(address);
-    if (shard === undefined && command.subscribes && address !== null) {
+    if (address === null) {
+      command.addPart(null).completeInPieces([SLOT_NOT_SERVED]);
+      return;
+    }
+    let shard = this.shards.get(address);
+    if (shard === undefined) {
       shard = new ShardTunnel(address, this.host, this);
       this.shards.set(address, shard);
     }
-    if (shard === undefined && !command.subscribes) shard = this.staleTunnelFor(command);
-    if (shard !== undefined) {
-      shard.tunnel.sendInTurn(command.frame as Buffer, command.addPart(shard));
-      return;
-    }
-    const part = command.addPart(null);
-    if (command.subscribes) {
-      part.completeInPieces([SLOT_NOT_SERVED]);
-      return;
-    }
-    // SUNSUBSCRIBE of channels on a master the client has no tunnel to: it is subscribed to none of
-    // them. One confirmation each, their counts filled in on release.
-    const elements = arrayElements(command.frame as Buffer) ?? [];
-    const pushes: Buffer[] = [];
-    for (let i = 1; i < elements.length; i++) pushes.push(sunsubscribed(elements[i], 0, this.host.resp3));
-    part.completeInPieces(pushes);
+    shard.tunnel.sendInTurn(command.frame as Buffer, command.addPart(shard));
   }
 
   /**
-   * A tunnel to a node that serves no slots now, which `command` has not been sent to yet. After a
-   * failover, a client that subscribed again before slotgate's map caught up holds channels on the
-   * demoted master, now a replica, which serves its new master's channels: an SUNSUBSCRIBE must
-   * reach it. One that does not serve the slot answers MOVED, which leads back here.
+   * SUNSUBSCRIBE goes to every tunnel, with channels or without. Without, every tunnel has channels
+   * to drop. With, the one of their slot's master would do, but after a failover a client that
+   * subscribed again before slotgate's map caught up holds them on the demoted master, now a
+   * replica (Redis lets replicas serve their master's sharded channels); so each tunnel is asked,
+   * and those that don't serve the slot answer MOVED, which just means "not here".
    */
-  private staleTunnelFor(command: ShardedCommand): ShardTunnel | undefined {
-    const router = this.host.context.router;
-    for (const shard of this.shards.values()) {
-      if (router.servesSlots(shard.tunnel.address) || command.parts.some((part) => part.shard === shard)) continue;
-      return shard;
-    }
-    return undefined;
-  }
-
-  private unsubscribeAll(frame: Buffer): void {
-    const command = this.start(null, -1, false);
+  private unsubscribe(frame: Buffer, kind: Kind): void {
+    const command = this.start(frame, kind);
     if (this.shards.size === 0) {
-      command.addPart(null).completeInPieces([sunsubscribed(null, 0, this.host.resp3)]);
+      command.addPart(null).completeInPieces([]);
       return;
     }
     // Parts are added before any is sent: a tunnel that closes at once completes its part at once.
@@ -186,7 +186,7 @@ export class ShardedSubscriptions {
   }
 
   /**
-   * The slot map was stale and the master the command went to no longer owns the slot: sends it on
+   * The slot map was stale and the master an SSUBSCRIBE went to no longer owns the slot: sends it on
    * to the owner the MOVED names (within the redirect limit), whose tunnel gives its confirmations.
    */
   private followMoved(command: ShardedCommand, part: ShardPart): void {
@@ -222,32 +222,73 @@ export class ShardedSubscriptions {
 
   /** Hands a command's confirmations to the client, each count made the total over its tunnels at that point. */
   private release(command: ShardedCommand): void {
-    if (command.subscribes) this.subscribing--;
+    for (const part of command.parts) if (part.shard !== null) part.shard.unreleased--;
+    if (command.kind === Kind.subscribe) this.subscribing--;
+    const out = command.kind === Kind.unsubscribe ? this.unsubscribed(command) : this.confirmed(command);
+    command.request.completeInPieces(out);
+  }
+
+  /** What the parts brought, in order, counts made totals; a SUNSUBSCRIBE of all says "none" only when no tunnel had a channel. */
+  private confirmed(command: ShardedCommand): Buffer[] {
     const out: Buffer[] = [];
-    // SUNSUBSCRIBE of all: a tunnel with no channel left answers "none" (a null channel), which
-    // the client is owed only when no tunnel had any.
-    let none = -1;
     let confirmed = false;
     for (const part of command.parts) {
-      const shard = part.shard;
-      if (shard !== null) shard.unreleased--;
       for (const push of part.pushes) {
         const confirmation = readShardedConfirmation(push);
         if (confirmation === null) {
           out.push(push);
           continue;
         }
-        if (shard !== null) shard.count = confirmation.count;
-        if (command.frame === null && confirmation.unsubscribe && isNoChannel(confirmation)) {
-          if (none < 0) none = out.length;
-          continue;
-        }
+        if (part.shard !== null) part.shard.count = confirmation.count;
+        if (command.kind === Kind.unsubscribeAll && confirmation.unsubscribe && isNoChannel(confirmation)) continue;
         confirmed = true;
         out.push(withCount(push, confirmation, this.total()));
       }
     }
-    if (!confirmed && none >= 0) out.splice(none, 0, sunsubscribed(null, this.total(), this.host.resp3));
-    command.request.completeInPieces(out);
+    if (command.kind === Kind.unsubscribeAll && !confirmed) out.push(sunsubscribed(null, this.total(), this.host.resp3));
+    return out;
+  }
+
+  /**
+   * SUNSUBSCRIBE with channels: one confirmation per channel, as Redis gives, whichever tunnels held
+   * them. A tunnel that serves the slot confirms every channel, in order, with its count after each;
+   * one that doesn't answers an error. Each count given is the total after that channel is dropped
+   * everywhere. When no tunnel serves the slot, an error other than MOVED (CLUSTERDOWN) is passed on;
+   * otherwise the client held none of the channels.
+   */
+  private unsubscribed(command: ShardedCommand): Buffer[] {
+    const channels = (arrayElements(command.frame as Buffer) as Buffer[]).slice(1);
+    const out: Buffer[] = [];
+    const counts: number[][] = [];
+    let failure: Buffer | null = null;
+    for (const part of command.parts) {
+      const confirmed: number[] = [];
+      for (const push of part.pushes) {
+        const confirmation = readShardedConfirmation(push);
+        const next = channels[confirmed.length];
+        if (confirmation !== null && confirmation.unsubscribe && next !== undefined && confirmation.channel.equals(next)) {
+          confirmed.push(confirmation.count);
+        } else if (push[0] === 45 /* - */) {
+          if (failure === null && !MOVED.equals(push.subarray(0, MOVED.length))) failure = push;
+        } else {
+          // A message, or a forced sunsubscribe of another slot's channel: passed on.
+          if (confirmation !== null && part.shard !== null) part.shard.count = confirmation.count;
+          out.push(confirmation === null ? push : withCount(push, confirmation, this.total()));
+        }
+      }
+      counts.push(confirmed);
+    }
+    if (failure !== null && counts.every((confirmed) => confirmed.length === 0)) {
+      out.push(failure);
+      return out;
+    }
+    for (let i = 0; i < channels.length; i++) {
+      command.parts.forEach((part, p) => {
+        if (part.shard !== null && i < counts[p].length) part.shard.count = counts[p][i];
+      });
+      out.push(sunsubscribed(channels[i], this.total(), this.host.resp3));
+    }
+    return out;
   }
 
   /** Closes the tunnels left with no channel and nothing on its way: a client holds one per master it needs. */
@@ -294,21 +335,19 @@ class ShardTunnel implements PubSubClient {
 class ShardedCommand {
   readonly owner: ShardedSubscriptions;
   readonly request: PendingRequest;
-  /** The client's frame, sent again after a MOVED; null for one that went to every tunnel, or none. */
+  /** The client's frame (sent again after a MOVED), or null for a forced sunsubscribe. */
   readonly frame: Buffer | null;
-  readonly slot: number;
-  readonly subscribes: boolean;
+  readonly kind: Kind;
   /** One per tunnel it went to, in order; a MOVED adds the next. */
   readonly parts: ShardPart[] = [];
   redirects = 0;
   private waiting = 0;
 
-  constructor(owner: ShardedSubscriptions, request: PendingRequest, frame: Buffer | null, slot: number, subscribes: boolean) {
+  constructor(owner: ShardedSubscriptions, request: PendingRequest, frame: Buffer | null, kind: Kind) {
     this.owner = owner;
     this.request = request;
     this.frame = frame;
-    this.slot = slot;
-    this.subscribes = subscribes;
+    this.kind = kind;
   }
 
   get done(): boolean {

@@ -57,8 +57,7 @@ class FakeHost implements ShardedHost {
   readonly tunnels: FakeTunnel[] = [];
   readonly moved: string[] = [];
   lost = 0;
-  /** Nodes the map no longer lists as masters. */
-  readonly stale = new Set<string>();
+  refreshes = 0;
   redirectLimit = 3;
   private readonly line: { pieces: Buffer[] | null; silent: boolean }[] = [];
   readonly written: string[] = [];
@@ -70,7 +69,7 @@ class FakeHost implements ShardedHost {
     const patched = new Map<number, string>();
     const router = {
       ownerOf: (slot: number) => patched.get(slot) ?? ownerOf(slot),
-      servesSlots: (address: string) => !self.stale.has(address),
+      requestRefresh: () => self.refreshes++,
       noteMoved(slot: number, address: string) {
         patched.set(slot, address);
         self.moved.push(`${slot} ${address}`);
@@ -191,6 +190,7 @@ describe('ShardedSubscriptions', () => {
     host.take();
     send('SUNSUBSCRIBE', 'd');
     host.tunnel('B:2').answer(confirmation('sunsubscribe', 'd', 1));
+    host.tunnel('A:1').answer('-MOVED 11298 B:2\r\n');
     expect(host.take()).toEqual([shown('sunsubscribe', 'd', 2)]);
     send('SUNSUBSCRIBE');
     const [b, a] = [host.tunnel('B:2'), host.tunnel('A:1')];
@@ -234,6 +234,7 @@ describe('ShardedSubscriptions', () => {
     expect(host.take()).toEqual([]);
     host.tunnel('B:2').answer(confirmation('ssubscribe', 'd', 2));
     expect(host.take()).toEqual([shown('ssubscribe', 'd', 3), shown('sunsubscribe', 'b', 2)]);
+    expect(host.refreshes).toBe(1);
     // A holds nothing more of the client's: its tunnel is closed.
     expect(host.tunnels.filter((tunnel) => tunnel.address === 'A:1').map((tunnel) => tunnel.closed)).toEqual([true]);
     expect(sharded.subscribed).toBe(true);
@@ -249,41 +250,53 @@ describe('ShardedSubscriptions', () => {
     owner.answer(confirmation('ssubscribe', 'b', 1));
     expect(host.take()).toEqual([shown('ssubscribe', 'b', 1)]);
     expect(stale.closed).toBe(true);
-    // A SUNSUBSCRIBE sent on to a master with no tunnel of the client's is answered here.
+    // An SUNSUBSCRIBE no tunnel serves the slot of is answered here: no MOVED is followed for it.
     send('SUNSUBSCRIBE', '{b}x');
     host.tunnel('A:7002').answer('-MOVED 3300 127.0.0.1:7003\r\n');
     expect(host.take()).toEqual([shown('sunsubscribe', '{b}x', 1)]);
     expect(host.tunnel('127.0.0.1:7003')).toBe(undefined);
   });
 
-  it('sends an SUNSUBSCRIBE to tunnels of nodes that serve no slots now, in case a replica holds the channel', () => {
-    // Subscribed at R (a master demoted by a failover) before the map caught up; the map now says A.
-    host.moved.length = 0;
+  it('asks every tunnel to SUNSUBSCRIBE channels, since a replica may hold them after a failover', () => {
+    // Subscribed at R (a master demoted by a failover, serving its new master's channels) before the map caught up.
     send('SSUBSCRIBE', 'a');
     host.tunnel('B:2').answer('-MOVED 15495 R:9\r\n');
     host.tunnel('R:9').answer(confirmation('ssubscribe', 'a', 1));
-    host.take();
-    host.context.router.noteMoved(15495, 'A:1');
-    const replica = host.tunnel('R:9');
-    host.stale.add('R:9');
-    send('SUNSUBSCRIBE', 'a');
-    replica.answer(confirmation('sunsubscribe', 'a', 0));
-    expect(host.take()).toEqual([shown('sunsubscribe', 'a', 0)]);
-    expect(replica.closed).toBe(true);
-    // One that does not serve the slot says MOVED, and it is answered here.
-    send('SSUBSCRIBE', 'a');
-    host.tunnel('A:1').answer(confirmation('ssubscribe', 'a', 1));
     send('SSUBSCRIBE', 'b');
-    host.tunnel('A:1').answer('-MOVED 3300 S:9\r\n');
-    host.tunnel('S:9').answer(confirmation('ssubscribe', 'b', 1));
+    host.tunnel('A:1').answer(confirmation('ssubscribe', 'b', 1));
+    expect(host.take()).toEqual([shown('ssubscribe', 'a', 1), shown('ssubscribe', 'b', 2)]);
+    send('SUNSUBSCRIBE', 'a', '{a}2');
+    expect([host.tunnel('R:9').sent.length, host.tunnel('A:1').sent.length]).toEqual([2, 2]);
+    host.tunnel('A:1').answer('-MOVED 15495 A:7\r\n');
+    host.tunnel('R:9').answer(confirmation('sunsubscribe', 'a', 0), confirmation('sunsubscribe', '{a}2', 0));
+    expect(host.take()).toEqual([shown('sunsubscribe', 'a', 1), shown('sunsubscribe', '{a}2', 1)]);
+    expect(host.tunnels.filter((tunnel) => tunnel.address === 'R:9').map((tunnel) => tunnel.closed)).toEqual([true]);
+    // Held on two tunnels at once: one confirmation per channel still, counting both.
+    send('SSUBSCRIBE', 'c');
+    host.tunnel('A:1').answer(confirmation('ssubscribe', 'c', 2));
+    send('SSUBSCRIBE', 'd');
+    host.tunnel('B:2').answer(confirmation('ssubscribe', 'd', 1));
     host.take();
-    host.context.router.noteMoved(3300, 'A:1');
-    host.stale.add('S:9');
-    send('SUNSUBSCRIBE', 'c');
-    host.tunnel('A:1').answer(confirmation('sunsubscribe', 'c', 1));
+    send('SUNSUBSCRIBE', 'b', '{b}1');
+    host.tunnel('B:2').answer(confirmation('sunsubscribe', 'b', 1), confirmation('sunsubscribe', '{b}1', 1));
+    host.tunnel('A:1').answer(confirmation('sunsubscribe', 'b', 1), '*3\r\n$8\r\nsmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n', confirmation('sunsubscribe', '{b}1', 1));
+    expect(host.take()).toEqual(['*3|$8|smessage|$1|c|$2|hi|', shown('sunsubscribe', 'b', 2), shown('sunsubscribe', '{b}1', 2)]);
+  });
+
+  it('passes on an error no tunnel got past, and none of the MOVEDs', () => {
+    send('SSUBSCRIBE', 'a');
+    host.tunnel('B:2').answer(confirmation('ssubscribe', 'a', 1));
+    send('SSUBSCRIBE', 'b');
+    host.tunnel('A:1').answer(confirmation('ssubscribe', 'b', 1));
+    host.take();
+    send('SUNSUBSCRIBE', 'b');
+    host.tunnel('B:2').answer('-MOVED 3300 A:1\r\n');
+    host.tunnel('A:1').answer('-CLUSTERDOWN The cluster is down\r\n');
+    expect(host.take()).toEqual(['-CLUSTERDOWN The cluster is down|']);
     send('SUNSUBSCRIBE', 'd');
-    host.tunnel('S:9').answer('-MOVED 11298 B:2\r\n');
-    expect(host.take()).toEqual([shown('sunsubscribe', 'c', 2), shown('sunsubscribe', 'd', 2)]);
+    host.tunnel('B:2').answer(confirmation('sunsubscribe', 'd', 1));
+    host.tunnel('A:1').answer('-CLUSTERDOWN The cluster is down\r\n');
+    expect(host.take()).toEqual([shown('sunsubscribe', 'd', 2)]);
   });
 
   it('passes a MOVED on once the redirect limit is reached', () => {
