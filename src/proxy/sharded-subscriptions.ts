@@ -44,9 +44,9 @@ export interface ShardedHost {
 
 /**
  * A client's sharded channels (SSUBSCRIBE, SUNSUBSCRIBE). A sharded message is delivered only by
- * the shard that owns its channel's slot, so each goes over a tunnel of the client's own to that
- * slot's master: one tunnel per master the client has sharded channels on, closed when it has none
- * left there.
+ * the shard that owns its channel's slot, so each SSUBSCRIBE goes over a tunnel of the client's own
+ * to that slot's master: one tunnel per master the client has sharded channels on, closed when it
+ * has none left there. SUNSUBSCRIBE is asked of every tunnel (see unsubscribe()).
  *
  * Redis counts a client's sharded channels in each confirmation. Here they may be spread over
  * several masters, each counting its own, so slotgate gives the total over the client's tunnels:
