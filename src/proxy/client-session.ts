@@ -204,7 +204,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
         return;
       case Policy.subscribe:
         this.pubsub ??= new SessionPubSub(this);
-        this.pubsub.command(view.frame, spec);
+        this.pubsub.command(spec, view);
         return;
       case Policy.shardedSubscribe:
         this.pubsub ??= new SessionPubSub(this);

@@ -42,6 +42,13 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
   private readonly host: PubSubHost;
   private tunnel: PubSubTunnel | null = null;
   private sharded: ShardedSubscriptions | null = null;
+  /**
+   * Whether the client may hold plain channels, and patterns, going by what it has sent: cleared by
+   * an UNSUBSCRIBE (PUNSUBSCRIBE) of all as it is sent, so a command pipelined behind one is judged
+   * as Redis would, once it has run, not by confirmations still on their way.
+   */
+  private channels = false;
+  private patterns = false;
   /** Bytes of messages waiting behind a reply still owed (see onPush). */
   private heldPushBytes = 0;
   private closed = false;
@@ -52,7 +59,7 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
 
   /** From the first (S|P)SUBSCRIBE until the last subscription of any kind is gone, as Redis's CLIENT_PUBSUB. */
   get subscribed(): boolean {
-    return this.tunnel?.subscribed === true || this.sharded?.subscribed === true;
+    return (this.tunnel?.subscribed === true && (this.channels || this.patterns)) || this.sharded?.subscribed === true;
   }
 
   get context(): ProxyContext {
@@ -96,7 +103,7 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
   }
 
   /** SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE: sent as they are over the client's tunnel. */
-  command(frame: Buffer, spec: CommandSpec): void {
+  command(spec: CommandSpec, view: RequestView): void {
     if (this.tunnel === null) {
       // Any master gets every message; spread subscribers over them.
       const slot = this.host.clientsMasterSlot();
@@ -108,11 +115,15 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
       this.tunnel = new PubSubTunnel(address, this.host.ownConnectionSettings(), this);
     }
     if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
+    if (spec.name === 'subscribe') this.channels = true;
+    else if (spec.name === 'psubscribe') this.patterns = true;
+    else if (view.argc === 1 && spec.name === 'unsubscribe') this.channels = false;
+    else if (view.argc === 1) this.patterns = false;
     // The confirmations keep this command's place among the client's replies, whatever runs elsewhere meanwhile.
     const request = this.host.enqueue(EMPTY, -1, true);
     // Pushes, which CLIENT REPLY OFF does not silence.
     request.silent = false;
-    this.tunnel.sendInTurn(frame, request);
+    this.tunnel.sendInTurn(view.frame, request);
   }
 
   /** SSUBSCRIBE and SUNSUBSCRIBE: over tunnels to the masters of their channels' slots. */

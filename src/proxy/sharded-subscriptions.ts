@@ -63,6 +63,11 @@ export class ShardedSubscriptions {
   private readonly order = new RingQueue<ShardedCommand>();
   /** SSUBSCRIBEs sent and not yet answered: the client is in subscribed mode from the moment it sends one, as in Redis. */
   private subscribing = 0;
+  /**
+   * An SUNSUBSCRIBE of all has been sent, and no SSUBSCRIBE since: the client holds no sharded
+   * channel once it has run, so a command pipelined behind it is judged as Redis would.
+   */
+  private droppedAll = false;
   private releasing = false;
   private closed = false;
 
@@ -72,13 +77,14 @@ export class ShardedSubscriptions {
 
   /** A sharded channel, or an SSUBSCRIBE on its way. */
   get subscribed(): boolean {
-    return this.subscribing > 0 || this.total() > 0;
+    return !this.droppedAll && (this.subscribing > 0 || this.total() > 0);
   }
 
   /** SSUBSCRIBE and SUNSUBSCRIBE (arity already checked). */
   command(spec: CommandSpec, view: RequestView): void {
     const subscribes = spec.name === 'ssubscribe';
     if (!subscribes && view.argc === 1) {
+      this.droppedAll = true;
       this.unsubscribe(view.frame, Kind.unsubscribeAll);
       return;
     }
@@ -99,6 +105,7 @@ export class ShardedSubscriptions {
     }
     const command = this.start(view.frame, Kind.subscribe);
     this.subscribing++;
+    this.droppedAll = false;
     this.sendTo(command, this.host.context.router.ownerOf(slot));
   }
 
@@ -198,6 +205,8 @@ export class ShardedSubscriptions {
       if (redirect === null || redirect.ask) continue;
       pushes.splice(i, 1);
       command.redirects++;
+      // Sent again now, it may land behind an SUNSUBSCRIBE of all sent after it: then it stays.
+      this.droppedAll = false;
       router.noteMoved(redirect.slot, redirect.address);
       this.sendTo(command, redirect.address);
       return;

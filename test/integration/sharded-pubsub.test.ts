@@ -146,6 +146,27 @@ it('holds a RESP2 client in subscribed mode until its last channel of either kin
   expect(await raw.command('SUNSUBSCRIBE', b)).toEqual(['sunsubscribe', b, 0]);
   expect(await raw.command('PING')).toBe('PONG');
   expect(await raw.command('GET', 'mix:k')).toBe(null);
+  // A command pipelined behind the unsubscribes of all is judged once they have run, as in Redis.
+  raw.write(frame('SUBSCRIBE', 'mix:plain') + frame('SSUBSCRIBE', a) + frame('PSUBSCRIBE', 'mix:*') + frame('GET', 'mix:k'));
+  raw.write(frame('SUNSUBSCRIBE') + frame('GET', 'mix:k') + frame('UNSUBSCRIBE') + frame('PUNSUBSCRIBE') + frame('GET', 'mix:k'));
+  const pipelined = await raw.read(9);
+  expect(pipelined.slice(0, 3)).toEqual([['subscribe', 'mix:plain', 1], ['ssubscribe', a, 1], ['psubscribe', 'mix:*', 2]]);
+  expect(String(pipelined[3])).toContain("Can't execute 'get'");
+  expect(pipelined[4]).toEqual(['sunsubscribe', a, 0]);
+  expect(String(pipelined[5])).toContain("Can't execute 'get'");
+  expect(pipelined.slice(6)).toEqual([['unsubscribe', 'mix:plain', 1], ['punsubscribe', 'mix:*', 0], null]);
+});
+
+it('sends confirmations under CLIENT REPLY OFF, as Redis does, and silences the rest', async () => {
+  const channel = await channelOn(1, 'off');
+  const raw = await client();
+  raw.send('CLIENT', 'REPLY', 'OFF');
+  raw.send('SSUBSCRIBE', channel);
+  raw.send('PING');
+  raw.send('SUNSUBSCRIBE');
+  raw.send('GET', 'off:k');
+  raw.send('CLIENT', 'REPLY', 'ON');
+  expect(await raw.read(3)).toEqual([['ssubscribe', channel, 1], ['sunsubscribe', channel, 0], 'OK']);
 });
 
 it('pushes smessage to a RESP3 client, which may run other commands meanwhile, confirmations in order', async () => {
