@@ -185,6 +185,15 @@ it('pushes smessage to a RESP3 client, which may run other commands meanwhile, c
     expect(replies.map((reply) => (reply as { push: unknown[] }).push?.[2] ?? reply)).toEqual([1, 0, 'v']);
   }
   expect(await raw.command('SUNSUBSCRIBE')).toEqual({ push: ['sunsubscribe', null, 0] });
+  // Refused while subscribed, HELLO 2 may follow an SUNSUBSCRIBE of all at once; the old tunnels
+  // close once they have confirmed it, and later subscriptions get RESP2 ones.
+  await raw.command('SSUBSCRIBE', a);
+  expect(String(await raw.command('HELLO', '2'))).toMatch(/switching protocol while subscribed/);
+  raw.write(frame('SUNSUBSCRIBE') + frame('HELLO', '2') + frame('GET', 'r3:k') + frame('SSUBSCRIBE', b));
+  const replies = await raw.read(4);
+  expect(replies[0]).toEqual({ push: ['sunsubscribe', a, 0] });
+  expect((replies[1] as unknown[]).slice(0, 2)).toEqual(['server', 'redis']);
+  expect(replies.slice(2)).toEqual(['v', ['ssubscribe', b, 1]]);
 });
 
 it('forwards the sunsubscribe of a slot that moved, and subscribes again at its new master after the MOVED', async () => {
