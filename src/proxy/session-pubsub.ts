@@ -85,8 +85,7 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
   /**
    * A RESP2 client in subscribed mode may only (un)subscribe, PING, QUIT and RESET, as in Redis
    * (RESP3 lifts this: pushes are told apart from replies by their type). Returns true when it
-   * dealt with the request itself: refused it, or sent a PING for the node to answer in its
-   * pub/sub form.
+   * dealt with the request itself: refused it, or answered a PING in its pub/sub form.
    */
   handledWhileSubscribed(spec: CommandSpec, kind: PolicyKind, view: RequestView): boolean {
     if (this.host.resp3 || !this.subscribed) return false;
@@ -121,7 +120,7 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
     else if (view.argc === 1) this.patterns = false;
     // The confirmations keep this command's place among the client's replies, whatever runs elsewhere meanwhile.
     const request = this.host.enqueue(EMPTY, -1, true);
-    // Pushes, which CLIENT REPLY OFF does not silence.
+    // Redis sends (un)subscribe confirmations under CLIENT REPLY OFF too.
     request.silent = false;
     this.tunnel.sendInTurn(view.frame, request);
   }
