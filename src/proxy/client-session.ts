@@ -97,7 +97,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
    */
   private heldSend: { target: PendingRequest | null; send: () => void } | null = null;
 
-  /** SUBSCRIBE and PSUBSCRIBE state, once the client has subscribed. */
+  /** Pub/sub state (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE), once the client has subscribed. */
   private pubsub: SessionPubSub | null = null;
 
   /** MULTI … EXEC and WATCH state, once the client has used either. */
@@ -194,7 +194,7 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   /** Carries out a request that passed the checks of onRequest; says what became of it, for MONITOR. */
   dispatch(spec: CommandSpec, kind: PolicyKind, view: RequestView): Outcome {
     if (this.pubsub !== null && this.pubsub.handledWhileSubscribed(spec, kind, view)) {
-      // Refused, or a PING sent on for the node to answer.
+      // Refused, or a PING answered in its subscribed-mode form.
       return spec.name === 'ping' ? Outcome.ran : Outcome.refused;
     }
     if (this.transactions?.queuing === true && kind !== Policy.transaction && spec.name !== 'quit' && spec.name !== 'reset') {
@@ -232,7 +232,11 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
         return Outcome.ran;
       case Policy.subscribe:
         this.pubsub ??= new SessionPubSub(this);
-        this.pubsub.command(view.frame, spec);
+        this.pubsub.command(spec, view);
+        return Outcome.ran;
+      case Policy.shardedSubscribe:
+        this.pubsub ??= new SessionPubSub(this);
+        this.pubsub.shardedCommand(spec, view);
         return Outcome.ran;
       default:
         this.replyLocal(encodeError(`ERR ${this.context.policies.refusalOf(spec)}`));

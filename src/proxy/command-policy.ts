@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
 import type { MergeParts } from './split/fanout.ts';
-import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, newestSlowlogEntries, randomNonNull, sumIntegers } from './split/merge-replies.ts';
+import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, newestSlowlogEntries, randomNonNull, sumCountsByChannel, sumIntegers } from './split/merge-replies.ts';
 import { SPLIT_RULES, type SplitRule } from './split/split-by-slot.ts';
 
 /** What the proxy does with a command, decided once per command at start-up. */
@@ -32,6 +32,8 @@ export const Policy = {
   clientsMaster: 9,
   /** WATCH and UNWATCH: over the client's own connection to the watched slot's master (watch.ts). */
   watch: 10,
+  /** SSUBSCRIBE and SUNSUBSCRIBE, over the client's own connections to their slots' masters (sharded-subscriptions.ts). */
+  shardedSubscribe: 11,
 } as const;
 export type PolicyKind = (typeof Policy)[keyof typeof Policy];
 
@@ -57,6 +59,9 @@ const ALL_MASTERS = new Map<string, MergeParts>([
   ['function|delete', allSucceeded],
   ['function|flush', allSucceeded],
   ['function|restore', allSucceeded],
+  // A sharded channel's subscribers are on the master of its slot only.
+  ['pubsub|shardchannels', concatArrays],
+  ['pubsub|shardnumsub', sumCountsByChannel],
   // Diagnostics an operator reads from the cluster as if from one Redis.
   ['slowlog|get', newestSlowlogEntries],
   ['slowlog|len', sumIntegers],
@@ -163,7 +168,7 @@ export class CommandPolicies {
     const refusal = REFUSED.get(spec.name) ?? REFUSED.get(container);
     if (refusal !== undefined) return this.refuse(spec, refusal);
     if (SUBSCRIBE.includes(spec.name)) return Policy.subscribe;
-    if (SHARDED_SUBSCRIBE.includes(spec.name)) return this.refuse(spec, `sharded pub/sub (SSUBSCRIBE) ${NOT_YET}`);
+    if (SHARDED_SUBSCRIBE.includes(spec.name)) return Policy.shardedSubscribe;
 
     if (!spec.hasKeys) {
       return this.refuse(spec, `'${spec.name.toUpperCase().replace('|', ' ')}' has no key to route by and ${NOT_YET}`);

@@ -2,36 +2,43 @@ import { arrayElements, readInteger, readString } from '../resp/reply-reader.ts'
 import { BackendConnection, type NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import { encodeCommand } from '../resp/encode.ts';
 import { ignoreReply } from '../upstream/reply-target.ts';
-import type { PendingRequest } from './pending-request.ts';
+import { isMarkerPong } from './pubsub-replies.ts';
 
 const PING = encodeCommand(['PING']);
 
 /** What the tunnel needs from the client session. */
 export interface PubSubClient {
-  /** A push (subscription confirmation, message, pong) to write to the client in its turn. */
+  /** A push that belongs to no command of the client's (a message, a forced unsubscribe), to write to it in its turn. */
   onPush(reply: Buffer): void;
   /** The connection to the node is gone: the client's subscriptions with it. */
   onTunnelLost(): void;
 }
 
+/** Where the replies to one command sent over a tunnel go: a PendingRequest, or a part of a sharded command. */
+export interface ConfirmationSink {
+  completeInPieces(pieces: Buffer[]): void;
+}
+
 /**
- * A subscribed client's own connection to one master. Redis Cluster delivers every PUBLISH to
- * every node, so any master serves SUBSCRIBE and PSUBSCRIBE. The client's subscribe commands go
- * over it as they are, and everything that comes back (confirmations, messages, pongs) is written
- * to the client. The tunnel also tells when the client has left subscribed mode: a confirmation
- * of (p)unsubscribe whose remaining count is 0.
+ * A subscribed client's own connection to one master, for SUBSCRIBE and PSUBSCRIBE (Redis Cluster
+ * delivers every PUBLISH to every node, so any master serves them) or for the sharded channels of
+ * the slots that master owns. The client's (un)subscribe commands go over it as they are, and what
+ * comes back is written to the client: confirmations in the place of the command they answer,
+ * messages as they come. The tunnel also tells when the client has left plain subscribed mode: a
+ * confirmation of (p)unsubscribe whose remaining count is 0.
  */
 export class PubSubTunnel {
   private readonly connection: BackendConnection;
   private readonly client: PubSubClient;
-  /** True from the first SUBSCRIBE until the last subscription is gone. */
+  /** True from the first SUBSCRIBE until the last subscription is gone (plain channels and patterns). */
   subscribed = false;
   /**
-   * RESP3: (un)subscribe commands whose confirmations are still to come, each with those come so
-   * far. A PING sent behind each command closes it: its +PONG (not a push, in RESP3) says that every
+   * Commands whose confirmations are still to come, each with those come so far. The client's other
+   * commands run elsewhere meanwhile, and a command may get any number of confirmations (an
+   * UNSUBSCRIBE of all), so a PING sent behind each closes it: its PONG says that every
    * confirmation is in.
    */
-  private readonly awaiting: { request: PendingRequest; pushes: Buffer[] }[] = [];
+  private readonly awaiting: { sink: ConfirmationSink; pushes: Buffer[] }[] = [];
   /** Given up by the client (HELLO switched its protocol): closes once those confirmations are in. */
   private retiring = false;
 
@@ -44,18 +51,20 @@ export class PubSubTunnel {
     });
   }
 
-  send(frame: Buffer): void {
-    this.connection.send(frame, ignoreReply);
+  get address(): string {
+    return this.connection.address;
   }
 
-  /**
-   * Sends an (un)subscribe command of a RESP3 client, whose other commands run elsewhere meanwhile:
-   * its confirmations complete `request`, so they keep their place among the client's replies.
-   */
-  sendInTurn(frame: Buffer, request: PendingRequest): void {
+  /** No command of the client's is waiting for its confirmations. */
+  get settled(): boolean {
+    return this.awaiting.length === 0;
+  }
+
+  /** Sends a command whose confirmations complete `sink`, so they keep their place among the client's replies. */
+  sendInTurn(frame: Buffer, sink: ConfirmationSink): void {
     this.connection.send(frame, ignoreReply);
     this.connection.send(PING, ignoreReply);
-    this.awaiting.push({ request, pushes: [] });
+    this.awaiting.push({ sink, pushes: [] });
   }
 
   /** Closes once the confirmations still owed to the client are in: at once when none are. */
@@ -67,7 +76,7 @@ export class PubSubTunnel {
   close(): void {
     this.connection.close();
     // Confirmations that will never come now: what came is the reply.
-    for (const waiting of this.awaiting.splice(0)) waiting.request.completeInPieces(waiting.pushes);
+    for (const waiting of this.awaiting.splice(0)) waiting.sink.completeInPieces(waiting.pushes);
   }
 
   private onPush(reply: Buffer): void {
@@ -81,10 +90,10 @@ export class PubSubTunnel {
     }
     const waiting = this.awaiting[0];
     if (waiting === undefined) this.client.onPush(reply);
-    else if (reply[0] !== 43 /* + */) waiting.pushes.push(reply);
+    else if (!isMarkerPong(reply)) waiting.pushes.push(reply);
     else {
       this.awaiting.shift();
-      waiting.request.completeInPieces(waiting.pushes);
+      waiting.sink.completeInPieces(waiting.pushes);
       if (this.retiring && this.awaiting.length === 0) this.close();
     }
   }

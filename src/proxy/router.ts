@@ -160,6 +160,11 @@ export class Router {
     return this.poolBySlot[slot]?.address ?? null;
   }
 
+  /** Asks for a topology refresh (coalesced): something says the map has changed. */
+  requestRefresh(): void {
+    this.options.requestRefresh();
+  }
+
   /** How many masters there are now: cluster-wide commands send one request to each. */
   masterCount(): number {
     return this.masters.length;
@@ -213,13 +218,26 @@ export class Router {
       this.stats.ask++;
       connection.send(ASKING, ignoreReply);
     } else {
-      this.stats.moved++;
-      this.poolBySlot[redirect.slot] = pool;
-      this.keepMasterSlots(redirect.slot);
-      this.options.requestRefresh();
+      this.noteMoved(redirect.slot, redirect.address);
     }
     connection.send(request.frame, request, request.replyCount);
     return true;
+  }
+
+  /** Redirects one request may follow (see setLimits); for requests that follow them themselves (sharded pub/sub). */
+  get redirectLimit(): number {
+    return this.maxRedirects;
+  }
+
+  /**
+   * A MOVED: `slot` is `address`'s now. Patched at once, and a refresh asked for, since one moved slot
+   * rarely moves alone. Also told of MOVEDs that came over a client's own connection (sharded pub/sub).
+   */
+  noteMoved(slot: number, address: string): void {
+    this.stats.moved++;
+    this.poolBySlot[slot] = this.poolFor(address);
+    this.keepMasterSlots(slot);
+    this.options.requestRefresh();
   }
 
   /**

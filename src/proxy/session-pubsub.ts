@@ -5,8 +5,10 @@ import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { Policy, type PolicyKind } from './command-policy.ts';
 import type { PendingRequest } from './pending-request.ts';
+import { subscribedPong } from './pubsub-replies.ts';
 import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
 import { SLOT_NOT_SERVED } from './request-keys.ts';
+import { ShardedSubscriptions, type ShardedHost } from './sharded-subscriptions.ts';
 
 const EMPTY = Buffer.alloc(0);
 /** Besides (un)subscribing, what Redis lets a subscribed RESP2 client send. */
@@ -31,13 +33,22 @@ export interface PubSubHost {
 }
 
 /**
- * A client session's SUBSCRIBE and PSUBSCRIBE: the tunnel (the client's own connection to one
- * master) and the pub/sub messages held in line behind replies still owed. Kept apart from
- * ClientSession, which holds one only once the client has subscribed.
+ * A client session's pub/sub: the tunnel for SUBSCRIBE and PSUBSCRIBE (the client's own connection
+ * to one master), its sharded channels (sharded-subscriptions.ts), the RESP2 subscribed-mode rules
+ * over both, and the messages held in line behind replies still owed. Kept apart from
+ * ClientSession, which holds one only once the client has used pub/sub.
  */
-export class SessionPubSub implements PubSubClient {
+export class SessionPubSub implements PubSubClient, ShardedHost {
   private readonly host: PubSubHost;
   private tunnel: PubSubTunnel | null = null;
+  private sharded: ShardedSubscriptions | null = null;
+  /**
+   * Whether the client may hold plain channels, and patterns, going by what it has sent: cleared by
+   * an UNSUBSCRIBE (PUNSUBSCRIBE) of all as it is sent, so a command pipelined behind one is judged
+   * as Redis would, once it has run, not by confirmations still on their way.
+   */
+  private channels = false;
+  private patterns = false;
   /** Bytes of messages waiting behind a reply still owed (see onPush). */
   private heldPushBytes = 0;
   private closed = false;
@@ -46,32 +57,52 @@ export class SessionPubSub implements PubSubClient {
     this.host = host;
   }
 
-  /** From the first SUBSCRIBE until the last subscription is gone. */
+  /** From the first (S|P)SUBSCRIBE until the last subscription of any kind is gone, as Redis's CLIENT_PUBSUB. */
   get subscribed(): boolean {
-    return this.tunnel?.subscribed === true;
+    return (this.tunnel?.subscribed === true && (this.channels || this.patterns)) || this.sharded?.subscribed === true;
+  }
+
+  get context(): ProxyContext {
+    return this.host.context;
+  }
+
+  get resp3(): boolean {
+    return this.host.resp3;
+  }
+
+  openTunnel(address: string, client: PubSubClient): PubSubTunnel {
+    return new PubSubTunnel(address, this.host.ownConnectionSettings(), client);
+  }
+
+  enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {
+    return this.host.enqueue(frame, slot, readOnly);
+  }
+
+  replyLocal(reply: Buffer): void {
+    this.host.replyLocal(reply);
   }
 
   /**
    * A RESP2 client in subscribed mode may only (un)subscribe, PING, QUIT and RESET, as in Redis
    * (RESP3 lifts this: pushes are told apart from replies by their type). Returns true when it
-   * dealt with the request itself: refused it, or sent a PING for the node to answer in its
-   * pub/sub form.
+   * dealt with the request itself: refused it, or answered a PING in its pub/sub form.
    */
   handledWhileSubscribed(spec: CommandSpec, kind: PolicyKind, view: RequestView): boolean {
-    if (!this.subscribed || this.host.resp3) return false;
-    if (kind !== Policy.subscribe && !ALLOWED_WHEN_SUBSCRIBED.includes(spec.name)) {
+    if (this.host.resp3 || !this.subscribed) return false;
+    if (kind !== Policy.subscribe && kind !== Policy.shardedSubscribe && !ALLOWED_WHEN_SUBSCRIBED.includes(spec.name)) {
       this.host.replyLocal(encodeError(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`));
       return true;
     }
     if (spec.name === 'ping') {
-      (this.tunnel as PubSubTunnel).send(view.frame);
+      // Answered here, in line: the tunnels' own PINGs mark the end of each command's confirmations.
+      this.host.replyLocal(subscribedPong(view.argc > 1 ? view.arg(1) : null));
       return true;
     }
     return false;
   }
 
   /** SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE: sent as they are over the client's tunnel. */
-  command(frame: Buffer, spec: CommandSpec): void {
+  command(spec: CommandSpec, view: RequestView): void {
     if (this.tunnel === null) {
       // Any master gets every message; spread subscribers over them.
       const slot = this.host.clientsMasterSlot();
@@ -83,8 +114,21 @@ export class SessionPubSub implements PubSubClient {
       this.tunnel = new PubSubTunnel(address, this.host.ownConnectionSettings(), this);
     }
     if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
-    if (this.host.resp3) this.tunnel.sendInTurn(frame, this.host.enqueue(EMPTY, -1, true));
-    else this.tunnel.send(frame);
+    if (spec.name === 'subscribe') this.channels = true;
+    else if (spec.name === 'psubscribe') this.patterns = true;
+    else if (view.argc === 1 && spec.name === 'unsubscribe') this.channels = false;
+    else if (view.argc === 1) this.patterns = false;
+    // The confirmations keep this command's place among the client's replies, whatever runs elsewhere meanwhile.
+    const request = this.host.enqueue(EMPTY, -1, true);
+    // Redis sends (un)subscribe confirmations under CLIENT REPLY OFF too.
+    request.silent = false;
+    this.tunnel.sendInTurn(view.frame, request);
+  }
+
+  /** SSUBSCRIBE and SUNSUBSCRIBE: over tunnels to the masters of their channels' slots. */
+  shardedCommand(spec: CommandSpec, view: RequestView): void {
+    this.sharded ??= new ShardedSubscriptions(this);
+    this.sharded.command(spec, view);
   }
 
   onPush(reply: Buffer): void {
@@ -109,20 +153,25 @@ export class SessionPubSub implements PubSubClient {
     this.heldPushBytes = 0;
   }
 
+  /** A tunnel's connection, plain or sharded, is gone. */
   onTunnelLost(): void {
-    // Its subscriptions went with the connection; closing tells the client to subscribe again.
+    // Its subscriptions went with the connection; closing tells the client to subscribe again, as
+    // when the one Redis it talks to goes away.
     this.host.context.logger.warn({ client: this.host.remoteAddress }, 'pub/sub connection to the cluster lost; closing the subscriber');
     this.host.destroy();
   }
 
-  /** HELLO switched the protocol: the tunnel spoke the old one, so later subscriptions get a new tunnel. */
+  /** HELLO switched the protocol: the tunnels spoke the old one, so later subscriptions get new tunnels. */
   dropTunnel(): void {
     this.tunnel?.closeWhenSettled();
     this.tunnel = null;
+    this.sharded?.dropTunnels();
+    this.sharded = null;
   }
 
   close(): void {
     this.closed = true;
     this.tunnel?.close();
+    this.sharded?.close();
   }
 }

@@ -55,6 +55,26 @@ export function concatArrays(parts: Buffer[]): Buffer | Buffer[] {
   return [Buffer.from(`*${count}\r\n`), ...bodies];
 }
 
+/**
+ * PUBSUB SHARDNUMSUB: [channel, count, ...] in the order asked, from every master; each channel's
+ * subscribers are on the master of its slot (the others say 0), so the counts are summed.
+ */
+export function sumCountsByChannel(parts: Buffer[]): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  const first = arrayElements(parts[0]);
+  if (first === null || first.length % 2 !== 0) return unexpected(parts[0]);
+  const counts = new Array<number>(first.length / 2).fill(0);
+  for (const part of parts) {
+    const elements = arrayElements(part);
+    if (elements === null || elements.length !== first.length) return unexpected(part);
+    for (let i = 0; i < counts.length; i++) counts[i] += readInteger(elements[2 * i + 1]) ?? 0;
+  }
+  const out: Buffer[] = [];
+  for (let i = 0; i < counts.length; i++) out.push(first[2 * i], encodeInteger(counts[i]));
+  return encodeArray(out);
+}
+
 /** SCRIPT EXISTS: a script exists only where every master has it, so element-wise the smallest. */
 export function minOfIntegerArrays(parts: Buffer[]): Buffer {
   const error = firstError(parts);

@@ -6,6 +6,7 @@ import { mergeInfo, type ProxyInfo } from '../../../src/proxy/split/merge-info.t
 import {
   allSucceeded,
   concatArrays,
+  sumCountsByChannel,
   minInteger,
   minOfIntegerArrays,
   msetResult,
@@ -75,6 +76,19 @@ describe('allSucceeded', () => {
 function joined(reply: Buffer | Buffer[]): Buffer {
   return Array.isArray(reply) ? Buffer.concat(reply) : reply;
 }
+
+describe('sumCountsByChannel', () => {
+  it("sums each channel's count over the masters, in the order asked", () => {
+    const parts = [resp('*4\r\n$1\r\na\r\n:0\r\n$1\r\nb\r\n:2\r\n'), resp('*4\r\n$1\r\na\r\n:3\r\n$1\r\nb\r\n:0\r\n')];
+    expect(text(sumCountsByChannel(parts))).toBe('*4|$1|a|:3|$1|b|:2|');
+    expect(text(sumCountsByChannel([resp('*0\r\n'), resp('*0\r\n')]))).toBe('*0|');
+  });
+
+  it('returns the first error, and reports parts that do not line up', () => {
+    expect(text(sumCountsByChannel([resp('*0\r\n'), resp('-LOADING busy\r\n')]))).toBe('-LOADING busy|');
+    expect(text(sumCountsByChannel([resp('*2\r\n$1\r\na\r\n:0\r\n'), resp('*0\r\n')]))).toMatch(/^-ERR slotgate: unexpected reply/);
+  });
+});
 
 describe('concatArrays', () => {
   it("joins every part's elements into one array, keeping their bytes", () => {
