@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.ts';
 import { defaultSettings, type Settings } from './settings.ts';
-import { envName, settingSpecs } from './setting-specs.ts';
+import { envName, flagSettingSpecs as settingSpecs } from './setting-specs.ts';
 import { suggestName } from './suggest-name.ts';
 import { parseSettingText } from './validate-settings.ts';
 
@@ -116,6 +116,7 @@ export function helpText(): string {
     lines.push(`      Default ${formatDefault(defaultSettings[spec.key])}. Env ${spec.env}. YAML key ${spec.key}.`);
   }
   otherFlags.forEach(describeCommandFlag);
+  lines.push('', 'In the YAML file only: users (see config/slotgate.yaml).');
   return `${lines.join('\n')}\n`;
 }
 
