@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,17 @@ users:
     expect(errorFromYaml('users:\n  - name: app\n    passwords: ["x"]\n')).toMatch(
       /^users are set but the default user needs no password.*set password, or add a users entry named default$/,
     );
+  });
+
+  it('loads the example given in config/slotgate.yaml', () => {
+    const example = readFileSync(new URL('../../../config/slotgate.yaml', import.meta.url), 'utf8');
+    const block = /Example:\n((?:#   .*\n)+)/.exec(example)?.[1];
+    expect(block).toBeDefined();
+    const settings = fromYaml(`password: "pw"\n${(block as string).replace(/^# {3}/gm, '')}`);
+    expect(settings.users.map((user) => [user.name, user.access, user.keyPrefixes])).toEqual([
+      ['app1', 'readwrite', ['app1:']],
+      ['reports', 'readonly', []],
+    ]);
   });
 
   it('are given in the YAML file only', () => {
