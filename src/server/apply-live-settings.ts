@@ -44,5 +44,5 @@ export function applyLiveSettings(parts: LiveParts, settings: Settings): void {
     if (session.user.removed) disconnected++;
     session.onUsersChanged();
   }
-  if (removed.length > 0) context.logger.info({ users: removed.map((user) => user.name), clients: disconnected }, 'clients of removed users disconnected');
+  if (disconnected > 0) context.logger.info({ users: removed.map((user) => user.name), clients: disconnected }, 'clients of removed users disconnected');
 }
