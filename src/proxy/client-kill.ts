@@ -34,7 +34,6 @@ const SYNTAX_ERROR = encodeError('ERR syntax error');
 const NO_SUCH_CLIENT = encodeError('ERR No such client');
 const BAD_CLIENT_ID = encodeError('ERR client-id should be greater than 0');
 const LONG_MAX = 2n ** 63n - 1n;
-const ONLY_DEFAULT = { has: (name: string) => name === 'default' };
 
 /**
  * CLIENT KILL ip:port, or CLIENT KILL <filter> <value> [<filter> <value> ...] with ID, ADDR, LADDR,
@@ -64,7 +63,7 @@ export function clientKill(view: RequestView, session: LocalSession): Buffer {
  * The filter given by CLIENT KILL's arguments (those after KILL), or Redis's error reply for them.
  * `users`: the users USER may name.
  */
-export function parseKillFilter(args: readonly string[], users: { has(name: string): boolean } = ONLY_DEFAULT): KillFilter | Buffer {
+export function parseKillFilter(args: readonly string[], users: { has(name: string): boolean }): KillFilter | Buffer {
   const filter: KillFilter = { oldForm: false, id: null, addr: null, laddr: null, type: null, user: null, maxAgeSeconds: 0, skipMe: true };
   if (args.length === 1) {
     // The old form may kill the client that sends it.

@@ -3,15 +3,18 @@ import { killMatches, parseKillFilter, type KillCandidate, type KillFilter } fro
 import type { LocalSession } from '../../../src/proxy/local-commands.ts';
 import { fakeLocalSession, runLocalCommand } from '../../helpers/local-session.ts';
 
+/** The users of a slotgate without a users setting. */
+const ONLY_DEFAULT = new Set(['default']);
+
 /** The error a parse gives, as text; fails the test when it gave a filter. */
 function errorOf(...args: string[]): string {
-  const result = parseKillFilter(args);
+  const result = parseKillFilter(args, ONLY_DEFAULT);
   if (!Buffer.isBuffer(result)) throw new Error(`no error for ${args.join(' ')}`);
   return result.toString().trimEnd();
 }
 
 function filterOf(...args: string[]): KillFilter {
-  const result = parseKillFilter(args);
+  const result = parseKillFilter(args, ONLY_DEFAULT);
   if (Buffer.isBuffer(result)) throw new Error(result.toString());
   return result;
 }
