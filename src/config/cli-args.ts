@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.ts';
 import { defaultSettings, type Settings } from './settings.ts';
-import { envName, settingSpecs } from './setting-specs.ts';
+import { envName, flagSettingSpecs } from './setting-specs.ts';
 import { suggestName } from './suggest-name.ts';
 import { parseSettingText } from './validate-settings.ts';
 
@@ -36,7 +36,7 @@ function optionTable(): Record<string, OptionConfig> {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   };
-  for (const spec of settingSpecs) options[spec.flag] = { type: 'string' };
+  for (const spec of flagSettingSpecs) options[spec.flag] = { type: 'string' };
   return options;
 }
 
@@ -50,7 +50,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   }
 
   const settings: Partial<Settings> = {};
-  for (const spec of settingSpecs) {
+  for (const spec of flagSettingSpecs) {
     const text = values[spec.flag];
     if (typeof text !== 'string') continue;
     (settings as Record<string, unknown>)[spec.key] = parseSettingText(spec.rule, text, `--${spec.flag}`);
@@ -73,7 +73,7 @@ function translateParseError(err: unknown): unknown {
   const flag = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-      const known = [...commandFlags.map((f) => f.flag), ...settingSpecs.map((s) => s.flag)];
+      const known = [...commandFlags.map((f) => f.flag), ...flagSettingSpecs.map((s) => s.flag)];
       const guess = suggestName(quoted.replace(/^-+/, ''), known);
       const hint = guess === undefined ? '' : ` (did you mean --${guess}?)`;
       return new ConfigError(`unknown flag ${quoted}${hint}; run slotgate --help for the list`);
@@ -110,12 +110,13 @@ export function helpText(): string {
     lines.push(`      ${description}`);
   };
   describeCommandFlag(configFlag);
-  for (const spec of settingSpecs) {
+  for (const spec of flagSettingSpecs) {
     lines.push(`  --${spec.flag} <${spec.valueName}>`);
     lines.push(`      ${spec.description}`);
     lines.push(`      Default ${formatDefault(defaultSettings[spec.key])}. Env ${spec.env}. YAML key ${spec.key}.`);
   }
   otherFlags.forEach(describeCommandFlag);
+  lines.push('', 'In the YAML file only: users (see config/slotgate.yaml).');
   return `${lines.join('\n')}\n`;
 }
 

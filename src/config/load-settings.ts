@@ -3,7 +3,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import { parseCliArgs } from './cli-args.ts';
 import { ConfigError } from './config-error.ts';
 import { defaultSettings, type Settings } from './settings.ts';
-import { envName, settingSpecs } from './setting-specs.ts';
+import { envName, flagSettingSpecs, settingSpecs } from './setting-specs.ts';
 import { suggestName } from './suggest-name.ts';
 import { loadTlsFiles } from './tls-files.ts';
 import { checkSettingValue, parseSettingText } from './validate-settings.ts';
@@ -41,6 +41,7 @@ function checkCombinations(settings: Settings): void {
   if (settings.unixSocketPerm !== '' && settings.unixSocket === '') {
     throw new ConfigError('unixSocketPerm is set but unixSocket is not: give the path to listen on');
   }
+  checkDefaultUser(settings);
   if (settings.backendUsername !== '' && settings.backendPassword === '') {
     throw new ConfigError(
       'backendUsername is set but backendPassword is not: give the user\'s password (a nopass user accepts any, so give any)',
@@ -48,10 +49,30 @@ function checkCombinations(settings: Settings): void {
   }
 }
 
+/**
+ * The default user is set in one place: by `password` (then it may do everything, as before there
+ * were users) or by a `users` entry named default. And once there are users, the default user must
+ * have a password: otherwise any client would get in without AUTH, with the default user's rights,
+ * and the users' restrictions would guard nothing.
+ */
+function checkDefaultUser(settings: Settings): void {
+  if (settings.users.length === 0) return;
+  const hasDefault = settings.users.some((user) => user.name === 'default');
+  if (hasDefault && settings.password !== '') {
+    throw new ConfigError('password and a users entry named default both set the default user\'s password: give it in one place (the entry also sets its access and keyPrefixes)');
+  }
+  if (!hasDefault && settings.password === '') {
+    throw new ConfigError(
+      'users are set but the default user needs no password, so any client would get in without AUTH, with every right: ' +
+        'set password, or add a users entry named default',
+    );
+  }
+}
+
 /** Settings from SLOTGATE_* variables. Unknown SLOTGATE_* names are left alone (see kubernetesHint). */
 export function readEnvSettings(env: NodeJS.ProcessEnv): Partial<Settings> {
   const settings: Partial<Settings> = {};
-  for (const spec of settingSpecs) {
+  for (const spec of flagSettingSpecs) {
     // An empty variable counts as unset: compose files and env files often declare names blank.
     const raw = env[spec.env];
     const text = nonEmpty(raw);

@@ -1,5 +1,6 @@
 import type { Settings } from './settings.ts';
 import { settingSpecs } from './setting-specs.ts';
+import { describeUserChanges, sameUsers, type UserSetting } from './user-settings.ts';
 
 /**
  * Whether each setting can change while slotgate runs (true), or is built into something made once
@@ -48,6 +49,8 @@ const changesLive: { [K in keyof Settings]: boolean } = {
   metricsPort: false,
   metricsBind: false,
   password: true,
+  // Read from the user table at each AUTH and, for the permissions, at each request (see user-table.ts).
+  users: true,
   backendUsername: true,
   backendPassword: true,
 };
@@ -86,7 +89,9 @@ export function planReload(running: Settings, reread: Settings): ReloadPlan {
 export function describeChanges(before: Settings, after: Settings, keys: readonly (keyof Settings)[]): Record<string, unknown> {
   const described: Record<string, unknown> = {};
   for (const key of keys) {
-    described[key] = isSecret(key) ? '(changed)' : { from: before[key], to: after[key] };
+    // Users carry passwords: only their names are told.
+    if (key === 'users') described[key] = describeUserChanges(before.users, after.users);
+    else described[key] = isSecret(key) ? '(changed)' : { from: before[key], to: after[key] };
   }
   return described;
 }
@@ -99,8 +104,13 @@ function take<K extends keyof Settings>(target: Settings, source: Settings, key:
   target[key] = source[key];
 }
 
-/** Values are text, numbers, booleans, or the seeds' list of text. */
+/** Values are text, numbers, booleans, the seeds' list of text, or the users' list. */
 function sameValue(a: Settings[keyof Settings], b: Settings[keyof Settings]): boolean {
+  if (isUserList(a) || isUserList(b)) return sameUsers(a as UserSetting[], b as UserSetting[]);
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => item === b[i]);
   return a === b;
+}
+
+function isUserList(value: Settings[keyof Settings]): boolean {
+  return Array.isArray(value) && value.length > 0 && typeof value[0] === 'object';
 }

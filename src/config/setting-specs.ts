@@ -18,6 +18,8 @@ export interface SettingSpec {
   rule: ValueRule;
   /** One line for --help. */
   description: string;
+  /** Given in the YAML file only (a list of mappings): no flag, no environment variable. */
+  yamlOnly?: boolean;
 }
 
 const anyCount = Number.MAX_SAFE_INTEGER;
@@ -230,6 +232,13 @@ const table: { [K in keyof Settings]: Omit<SettingSpec, 'key' | 'env'> } = {
     rule: { type: 'secret' },
     description: 'Password clients must give with AUTH (empty: none). Prefer the env variable: flags show in ps.',
   },
+  users: {
+    flag: 'users',
+    valueName: 'list',
+    rule: { type: 'users' },
+    description: 'Users of slotgate\'s own, with passwords, access (readonly, readwrite, admin) and keyPrefixes.',
+    yamlOnly: true,
+  },
   backendUsername: {
     flag: 'backend-username',
     valueName: 'user',
@@ -249,6 +258,9 @@ export const settingSpecs: readonly SettingSpec[] = (Object.keys(table) as (keyo
   env: envName(table[key].flag),
   ...table[key],
 }));
+
+/** The settings that have a flag and an environment variable: all but the YAML-only ones. */
+export const flagSettingSpecs: readonly SettingSpec[] = settingSpecs.filter((spec) => spec.yamlOnly !== true);
 
 /** The environment variable for a flag: --connections-per-node is SLOTGATE_CONNECTIONS_PER_NODE. */
 export function envName(flag: string): string {

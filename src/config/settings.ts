@@ -1,3 +1,5 @@
+import type { UserSetting } from './user-settings.ts';
+
 /**
  * Every setting slotgate understands, with its default. The YAML file, environment and command-line
  * flags all end up here (see load-settings.ts); the rest of the code reads only this shape.
@@ -110,6 +112,12 @@ export interface Settings {
    * file readable only by slotgate to the flag, which `ps` shows to everyone.
    */
   password: string;
+  /**
+   * Users of slotgate's own (YAML only), each with its passwords, access and key prefixes; see
+   * user-settings.ts. An entry named `default` is the default user (then `password` must be empty);
+   * without one, the default user has `password` and may do everything.
+   */
+  users: UserSetting[];
   /** ACL user slotgate logs in to the cluster's nodes as; empty for the default user. */
   backendUsername: string;
   /** Password slotgate gives the cluster's nodes (their requirepass, or the user's); empty: none sent. */
@@ -151,6 +159,7 @@ export const defaultSettings: Settings = {
   metricsPort: 0,
   metricsBind: '127.0.0.1',
   password: '',
+  users: [],
   backendUsername: '',
   backendPassword: '',
 };

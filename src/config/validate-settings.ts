@@ -1,4 +1,5 @@
 import { ConfigError } from './config-error.ts';
+import { checkUsers, type UserSetting } from './user-settings.ts';
 
 /**
  * What one setting's value must look like. The same rule checks a value whichever way it arrived:
@@ -16,9 +17,11 @@ export type ValueRule =
   | { type: 'boolean' }
   | { type: 'text' }
   /** File permission bits in octal, as text ("770"; in YAML, in quotes); "" for none. */
-  | { type: 'mode' };
+  | { type: 'mode' }
+  /** The `users` list (YAML only): see user-settings.ts. */
+  | { type: 'users' };
 
-export type SettingValue = string | number | string[] | boolean;
+export type SettingValue = string | number | string[] | boolean | UserSetting[];
 
 /** Longest delay Node timers honour (2^31 - 1 ms); a longer one silently fires after 1 ms instead. */
 export const maxTimerMs = 2 ** 31 - 1;
@@ -30,6 +33,7 @@ export const maxTimerMs = 2 ** 31 - 1;
 export function parseSettingText(rule: ValueRule, text: string, subject: string): SettingValue {
   // A secret is taken as given; checkValue refuses stray blanks rather than guess.
   if (rule.type === 'secret') return checkValue(rule, text, subject, true);
+  if (rule.type === 'users') throw new ConfigError(`${subject}: users can only be given in the YAML file`);
   const trimmed = text.trim();
   switch (rule.type) {
     case 'integer':
@@ -71,6 +75,8 @@ function checkValue(rule: ValueRule, value: unknown, subject: string, fromText: 
       break;
     case 'secret':
       return checkSecret(value, subject);
+    case 'users':
+      return checkUsers(value, subject);
     case 'boolean':
       // Text (flags, env) and YAML 1.1 habits alike: yes/no as in redis.conf, true/false, 1/0.
       if (typeof value === 'boolean') return value;
@@ -149,6 +155,8 @@ export function expectation(rule: ValueRule): string {
       return 'yes or no (true or false)';
     case 'mode':
       return 'octal permission bits as text, such as "770" (quoted in YAML)';
+    case 'users':
+      return 'a list of users';
     case 'secret':
     case 'text':
       return 'text';

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { encodeError, OK_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
+import type { ProxyUser, UserTable } from './user-table.ts';
 
 /** Redis's replies, word for word: client libraries match on them. */
 export const NOAUTH = encodeError('NOAUTH Authentication required.');
@@ -16,64 +17,59 @@ export const HELLO_NOAUTH = encodeError(
 /** What a client may send before it has authenticated: Redis's no-auth commands. */
 export const NO_AUTH_NEEDED = ['auth', 'hello', 'quit', 'reset'];
 
-/** The only user slotgate knows, as in a Redis with requirepass and no ACL. */
-const DEFAULT_USER = 'default';
-
 /**
- * slotgate's own password (settings.password). Only its SHA-256 digest is kept, and candidates are
- * compared digest to digest with timingSafeEqual: the time taken tells nothing about the password,
- * not even its length.
+ * A user's passwords (one, or two while one is rotated). Only their SHA-256 digests are kept, and
+ * a candidate is compared digest to digest with timingSafeEqual, against every one of them: the
+ * time taken tells nothing about the passwords, not even their length, nor which one matched.
  */
 export class PasswordCheck {
-  private readonly digest: Buffer;
+  private readonly digests: Buffer[];
 
-  constructor(password: string) {
-    this.digest = sha256(Buffer.from(password, 'utf8'));
+  constructor(passwords: string | readonly string[]) {
+    this.digests = (typeof passwords === 'string' ? [passwords] : passwords).map((password) => sha256(Buffer.from(password, 'utf8')));
   }
 
   matches(candidate: Buffer): boolean {
-    return timingSafeEqual(sha256(candidate), this.digest);
+    const digest = sha256(candidate);
+    let matched = false;
+    for (const known of this.digests) if (timingSafeEqual(digest, known)) matched = true;
+    return matched;
   }
-}
-
-/** The password check for settings.password, or null when it is empty (no password required). */
-export function passwordCheckFor(password: string): PasswordCheck | null {
-  return password === '' ? null : new PasswordCheck(password);
 }
 
 /** What authentication needs of the client session. */
 export interface AuthSession {
   authenticated: boolean;
-  readonly password: PasswordCheck | null;
+  readonly users: UserTable;
+  /** Makes `user` the client's user, its permissions with it, and marks it authenticated. */
+  logIn(user: ProxyUser): void;
 }
+
+/** Checked for an unknown user, so that its reply takes as long as a known one's. */
+const NOBODY = new PasswordCheck('');
 
 /**
- * Checks `username` (null: the default user) and `password` as Redis does with requirepass, and
- * marks the session authenticated when they match. Returns null on success, else the error reply.
- * A failed attempt leaves an already authenticated session as it was, as in Redis.
+ * Checks `username` (null: the default user) and `password` as Redis does, and logs the session
+ * in as that user when they match. Returns null on success, else the error reply. A failed attempt
+ * leaves an already authenticated session as it was, as in Redis.
  */
 export function authenticate(session: AuthSession, username: Buffer | null, password: Buffer): Buffer | null {
-  const isDefault = username === null || username.equals(DEFAULT_USER_BYTES);
-  const check = session.password;
-  if (check === null) {
-    // Redis's default user has nopass: any password is accepted for it, no other user exists.
-    if (!isDefault) return WRONGPASS;
-    session.authenticated = true;
-    return null;
+  const users = session.users;
+  const user = username === null ? users.defaultUser : users.find(username);
+  if (user === undefined) {
+    NOBODY.matches(password);
+    return WRONGPASS;
   }
-  // Hash the candidate even for an unknown user, so the reply takes the same time.
-  const matches = check.matches(password);
-  if (!isDefault || !matches) return WRONGPASS;
-  session.authenticated = true;
+  // A user without passwords (Redis's nopass: the default user when `password` is empty) takes any.
+  if (user.passwords !== null && !user.passwords.matches(password)) return WRONGPASS;
+  session.logIn(user);
   return null;
 }
-
-const DEFAULT_USER_BYTES = Buffer.from(DEFAULT_USER);
 
 /** AUTH <password> | AUTH <username> <password>. */
 export function authCommand(view: RequestView, session: AuthSession): Buffer {
   if (view.argc > 3) return encodeError('ERR syntax error');
-  if (view.argc === 2 && session.password === null) return AUTH_NOT_CONFIGURED;
+  if (view.argc === 2 && session.users.defaultUser.passwords === null) return AUTH_NOT_CONFIGURED;
   const refused = view.argc === 2 ? authenticate(session, null, view.arg(1)) : authenticate(session, view.arg(1), view.arg(2));
   return refused ?? OK_REPLY;
 }

@@ -107,7 +107,7 @@ function describe(session: LocalSession): string {
   return (
     `id=${session.id} addr=${session.remoteAddress} laddr=${session.localAddress} fd=-1 name=${name} ` +
     `age=${age} idle=${idle} flags=${session.monitoring ? 'O' : session.subscribed ? 'P' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
-    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default redir=-1 resp=${session.resp3 ? 3 : 2}`
+    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=${session.user.name} redir=-1 resp=${session.resp3 ? 3 : 2}`
   );
 }
 

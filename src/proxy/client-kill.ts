@@ -14,6 +14,8 @@ export interface KillFilter {
   type: ClientType | null;
   /** Only clients connected at least this many seconds; 0 for any. */
   maxAgeSeconds: number;
+  /** Only clients logged in as this user. */
+  user: string | null;
   /** Spare the client that sent the command (SKIPME yes, the default of the new form). */
   skipMe: boolean;
 }
@@ -25,6 +27,7 @@ export interface KillCandidate {
   readonly localAddress: string;
   readonly connectedAt: number;
   readonly subscribed: boolean;
+  readonly user: { readonly name: string };
 }
 
 const SYNTAX_ERROR = encodeError('ERR syntax error');
@@ -40,7 +43,7 @@ const LONG_MAX = 2n ** 63n - 1n;
 export function clientKill(view: RequestView, session: LocalSession): Buffer {
   const args: string[] = [];
   for (let i = 2; i < view.argc; i++) args.push(view.argString(i));
-  const filter = parseKillFilter(args);
+  const filter = parseKillFilter(args, session.users);
   if (Buffer.isBuffer(filter)) return filter;
   const now = Date.now();
   const victims: LocalSession[] = [];
@@ -56,9 +59,12 @@ export function clientKill(view: RequestView, session: LocalSession): Buffer {
   return encodeInteger(victims.length);
 }
 
-/** The filter given by CLIENT KILL's arguments (those after KILL), or Redis's error reply for them. */
-export function parseKillFilter(args: readonly string[]): KillFilter | Buffer {
-  const filter: KillFilter = { oldForm: false, id: null, addr: null, laddr: null, type: null, maxAgeSeconds: 0, skipMe: true };
+/**
+ * The filter given by CLIENT KILL's arguments (those after KILL), or Redis's error reply for them.
+ * `users`: the users USER may name.
+ */
+export function parseKillFilter(args: readonly string[], users: { has(name: string): boolean }): KillFilter | Buffer {
+  const filter: KillFilter = { oldForm: false, id: null, addr: null, laddr: null, type: null, user: null, maxAgeSeconds: 0, skipMe: true };
   if (args.length === 1) {
     // The old form may kill the client that sends it.
     return { ...filter, oldForm: true, addr: args[0], skipMe: false };
@@ -88,8 +94,8 @@ export function parseKillFilter(args: readonly string[]): KillFilter | Buffer {
         filter.laddr = value;
         break;
       case 'user':
-        // slotgate has one user, Redis's default; every client is logged in as it.
-        if (value !== 'default') return encodeError(`ERR No such user '${value}'`);
+        if (!users.has(value)) return encodeError(`ERR No such user '${value}'`);
+        filter.user = value;
         break;
       case 'skipme': {
         const answer = value.toLowerCase();
@@ -118,6 +124,8 @@ export function killMatches(filter: KillFilter, client: KillCandidate, isKiller:
   if (filter.laddr !== null && client.localAddress !== filter.laddr) return false;
   if (filter.type !== null && clientTypeOf(client) !== filter.type) return false;
   if (filter.id !== null && client.id !== filter.id) return false;
+  // Clients that have not authenticated yet count as the default user's, as in Redis.
+  if (filter.user !== null && client.user.name !== filter.user) return false;
   if (filter.skipMe && isKiller) return false;
   // Whole seconds, as CLIENT LIST's age= shows them.
   if (filter.maxAgeSeconds > 0 && Math.floor((now - client.connectedAt) / 1000) < filter.maxAgeSeconds) return false;

@@ -23,7 +23,9 @@ import { startReading } from '../util/socket-reader.ts';
 import { formatAddress } from '../cluster/address.ts';
 import type { ProxyMetrics } from '../observability/metrics.ts';
 import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
-import { NOAUTH, NO_AUTH_NEEDED, type PasswordCheck } from './client-auth.ts';
+import { NOAUTH, NO_AUTH_NEEDED } from './client-auth.ts';
+import type { UserPermissions } from './user-permissions.ts';
+import type { ProxyUser, UserTable } from './user-table.ts';
 import type { ProxyContext } from './proxy-context.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -62,6 +64,13 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   lastCommand = 'NULL';
   /** False until the client gives the password, when one is set; true from the start otherwise. */
   authenticated: boolean;
+  /** The user it is logged in as: the default user until AUTH names another. */
+  user: ProxyUser;
+  /**
+   * Its user's restrictions (ProxyUser.permissions), copied here so that a client whose user has
+   * none pays one field test per request; null: none. Set again at AUTH and at a reload.
+   */
+  private permissions: UserPermissions | null;
   /** Set by HELLO 3: replies in RESP3, from the nodes' RESP3 connections. */
   resp3 = false;
   /** How MONITOR shows this client: its address, or `unix:<path>` for a Unix-socket client, as Redis does. */
@@ -117,8 +126,8 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return this.context.serverVersion;
   }
 
-  get password(): PasswordCheck | null {
-    return this.context.password;
+  get users(): UserTable {
+    return this.context.users;
   }
 
   /** `unixSocket`: the path the client connected to, when it came over a Unix domain socket. */
@@ -130,7 +139,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.router = context.router;
     this.metrics = context.metrics;
     this.parser = new RequestParser(this, context);
-    this.authenticated = context.password === null;
+    this.user = context.users.defaultUser;
+    this.permissions = this.user.permissions;
+    // As Redis: a default user that needs no password logs everyone in from the start.
+    this.authenticated = this.user.passwords === null;
     // A Unix-socket client has neither address nor port: Redis shows the socket's path and port 0.
     this.remoteAddress = unixSocket === null ? formatAddress(socket.remoteAddress, socket.remotePort) : `${unixSocket}:0`;
     this.monitorName = unixSocket === null ? this.remoteAddress : `unix:${unixSocket}`;
@@ -180,10 +192,19 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
       this.refuse(wrongArity(spec.name));
       return;
     }
-    // The one test an authenticated client pays; as in Redis, after the command and arity checks.
+    // As in Redis, after the command and arity checks.
     if (!this.authenticated && !NO_AUTH_NEEDED.includes(spec.name)) {
       this.refuse(NOAUTH);
       return;
+    }
+    // The one test a client whose user may do everything pays. Here, ahead of every path a request
+    // takes (queued in MULTI, WATCH, blocking, split by slot), as Redis checks before running it.
+    if (this.permissions !== null) {
+      const denied = this.permissions.check(spec, view);
+      if (denied !== null) {
+        this.refuse(denied);
+        return;
+      }
     }
     const kind = this.context.policies.kindOf(spec);
     // The one test MONITOR costs while nobody monitors.
@@ -280,7 +301,10 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     this.setReplyMode('on');
     this.name = null;
     if (this.resp3) this.setProtocol(false);
-    this.authenticated = this.context.password === null;
+    const defaultUser = this.context.users.defaultUser;
+    this.user = defaultUser;
+    this.permissions = defaultUser.permissions;
+    this.authenticated = defaultUser.passwords === null;
     return RESET_REPLY;
   }
 
@@ -288,6 +312,27 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     // As Redis does: answer what came before, then the error, then close.
     this.replyLocal(encodeError(`ERR ${message}`));
     this.closeAfterReplies();
+  }
+
+  logIn(user: ProxyUser): void {
+    this.user = user;
+    this.permissions = user.permissions;
+    this.authenticated = true;
+  }
+
+  /**
+   * After a reload changed the users: the client of a removed user is disconnected (as by Redis's
+   * ACL DELUSER); any other takes its user's new permissions at once, and stays logged in whatever
+   * happened to the passwords (as after ACL SETUSER). With a default user that needs no password
+   * any more, a client that had not authenticated needs not.
+   */
+  onUsersChanged(): void {
+    if (this.user.removed) {
+      this.destroy();
+      return;
+    }
+    this.permissions = this.user.permissions;
+    if (!this.authenticated && this.context.users.defaultUser.passwords === null) this.authenticated = true;
   }
 
   setReplyMode(mode: 'on' | 'off' | 'skip'): void {

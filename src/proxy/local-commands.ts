@@ -3,6 +3,7 @@ import { encodeArray, encodeBulk, encodeError, encodeInteger, encodeMap, OK_REPL
 import type { RequestView } from '../resp/request-view.ts';
 import { authCommand, authenticate, HELLO_NOAUTH, type AuthSession } from './client-auth.ts';
 import { clientCommand, setClientName, wrongArity } from './client-command.ts';
+import type { ProxyUser } from './user-table.ts';
 
 export { wrongArity };
 
@@ -10,6 +11,8 @@ export { wrongArity };
 export interface LocalSession extends AuthSession {
   readonly id: number;
   name: Buffer | null;
+  /** The user it is logged in as: the default user until it authenticates as another. */
+  readonly user: ProxyUser;
   /** The Redis version the cluster runs, which slotgate reports as its own so clients enable what it has. */
   readonly serverVersion: string;
   /** "ip:port" of the client, and of our end of its connection. */
@@ -46,7 +49,6 @@ export interface LocalSession extends AuthSession {
 }
 
 const MASTER_ROLE = Buffer.from('*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n');
-const DEFAULT_USER = encodeBulk('default');
 
 /**
  * Commands slotgate answers itself, for the connection it was sent on: no backend has the answer
@@ -74,8 +76,8 @@ export function answerLocally(spec: CommandSpec, view: RequestView, session: Loc
       // To its clients slotgate is one standalone master, with no replicas of its own.
       return MASTER_ROLE;
     case 'acl':
-      // ACL WHOAMI: slotgate knows one user, the default one (see `password`).
-      return DEFAULT_USER;
+      // ACL WHOAMI, the only ACL subcommand slotgate answers.
+      return encodeBulk(session.user.name);
     case 'monitor':
       session.startMonitor();
       return OK_REPLY;

@@ -2,15 +2,15 @@ import type { Logger } from 'pino';
 import type { CommandTable } from '../commands/command-table.ts';
 import type { ProxyMetrics } from '../observability/metrics.ts';
 import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
-import type { PasswordCheck } from './client-auth.ts';
 import type { ClientSession } from './client-session.ts';
 import type { CommandPolicies } from './command-policy.ts';
 import type { MonitorFeed } from './monitor-feed.ts';
 import type { Router } from './router.ts';
+import type { UserTable } from './user-table.ts';
 import type { ProxyInfo } from './split/merge-info.ts';
 
 /**
- * What every session shares. The limits and the password below are changed in place by a reload
+ * What every session shares. The limits and the users below are changed in place by a reload
  * (server/apply-live-settings.ts): sessions read them through this object each time, never copy them.
  */
 export interface ProxyContext {
@@ -24,8 +24,8 @@ export interface ProxyContext {
   maxClientOutputBytes: number;
   /** Connect timeout and login (shared, so a reload reaches it) for the connections a client opens of its own (blocking, pub/sub). */
   nodeConnection: NodeConnectionSettings;
-  /** The password clients must give (settings.password), or null when none is required. */
-  password: PasswordCheck | null;
+  /** The users clients log in as (settings.password and settings.users); a reload changes them in place. */
+  users: UserTable;
   /** Whether reads may go to replicas (settings.readFrom is not 'master'). */
   readFromReplicas: boolean;
   /** redis_version of the cluster, reported by HELLO. */

@@ -1,5 +1,4 @@
 import type { Settings } from '../config/settings.ts';
-import { passwordCheckFor } from '../proxy/client-auth.ts';
 import type { ProxyContext } from '../proxy/proxy-context.ts';
 import type { Router } from '../proxy/router.ts';
 import type { BackendLogin } from '../upstream/backend-auth.ts';
@@ -39,11 +38,14 @@ export function applyLiveSettings(parts: LiveParts, settings: Settings): void {
   parts.idleSweep.setTimeoutSeconds(settings.timeout);
   parts.replyTimeout.set(settings.replyTimeoutMs);
   parts.login.change({ username: settings.backendUsername, password: settings.backendPassword });
-  // Sessions read the check at each AUTH, so new AUTHs are judged by the new password, and clients
-  // already authenticated stay so, as after Redis's CONFIG SET requirepass.
-  context.password = passwordCheckFor(settings.password);
-  if (context.password === null) {
-    // And as there: with no password left, a client that had not authenticated yet needs not.
-    for (const session of context.sessions) session.authenticated = true;
+  // Users are changed in place: new AUTHs are judged by the new passwords, and clients already
+  // authenticated stay so, as after Redis's CONFIG SET requirepass or ACL SETUSER. Each client then
+  // takes its user's new permissions, or is disconnected if its user is gone.
+  const removed = context.users.update(settings);
+  let disconnected = 0;
+  for (const session of context.sessions) {
+    if (session.user.removed) disconnected++;
+    session.onUsersChanged();
   }
+  if (disconnected > 0) context.logger.info({ users: removed.map((user) => user.name), clients: disconnected }, 'clients of removed users disconnected');
 }

@@ -12,7 +12,8 @@ import { TopologyRefresher } from '../cluster/topology-refresher.ts';
 import { ClientSession } from '../proxy/client-session.ts';
 import type { ProxyContext } from '../proxy/proxy-context.ts';
 import { CommandPolicies } from '../proxy/command-policy.ts';
-import { passwordCheckFor } from '../proxy/client-auth.ts';
+import { CommandAccess } from '../proxy/command-access.ts';
+import { UserTable } from '../proxy/user-table.ts';
 import { BackendLogin, isAuthError } from '../upstream/backend-auth.ts';
 import { Router } from '../proxy/router.ts';
 import type { ProxyInfo } from '../proxy/split/merge-info.ts';
@@ -119,7 +120,7 @@ export async function startProxy(settings: Settings, logger: Logger, options: St
     maxPendingPerClient: settings.maxPendingPerClient,
     maxClientOutputBytes: settings.maxClientOutputBytes,
     nodeConnection: { connectTimeoutMs: settings.connectTimeoutMs, login, logger, tls: backendTls },
-    password: passwordCheckFor(settings.password),
+    users: new UserTable(settings, new CommandAccess(table)),
     readFromReplicas: settings.readFrom !== 'master',
     serverVersion,
     sessions,

@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { CommandSpec } from '../../src/commands/command-spec.ts';
+import { CommandTable } from '../../src/commands/command-table.ts';
+import { CommandAccess } from '../../src/proxy/command-access.ts';
 import { answerLocally, type LocalSession } from '../../src/proxy/local-commands.ts';
+import { UserTable, type ProxyUser } from '../../src/proxy/user-table.ts';
 import { RequestParser } from '../../src/resp/request-parser.ts';
 import type { RequestView } from '../../src/resp/request-view.ts';
 
@@ -22,6 +25,8 @@ export function runLocalCommand(session: LocalSession, ...args: string[]): Buffe
 
 /** A fake client session, alone in its process unless `allSessions` says otherwise; `fields` override any part. */
 export function fakeLocalSession<T extends Partial<LocalSession>>(fields: T = {} as T): LocalSession & T {
+  // The default user only, who needs no password; `users` in `fields` for others.
+  const users = fields.users ?? new UserTable({ password: '', users: [] }, new CommandAccess(CommandTable.fromSpecs([])));
   return {
     id: 7,
     name: null,
@@ -32,7 +37,12 @@ export function fakeLocalSession<T extends Partial<LocalSession>>(fields: T = {}
     lastReadAt: performance.now(),
     lastCommand: 'hello',
     authenticated: true,
-    password: null,
+    users,
+    user: users.defaultUser,
+    logIn(this: { user: ProxyUser; authenticated: boolean }, user: ProxyUser) {
+      this.user = user;
+      this.authenticated = true;
+    },
     resp3: false,
     connected: true,
     subscribed: false,

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../../src/config/load-settings.ts';
 import { errorFrom } from '../../helpers/config-error-from.ts';
 import { defaultSettings } from '../../../src/config/settings.ts';
-import { settingSpecs } from '../../../src/config/setting-specs.ts';
+import { flagSettingSpecs } from '../../../src/config/setting-specs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'slotgate-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,7 +113,7 @@ describe('loadSettings precedence', () => {
       SLOTGATE_UNIX_SOCKET: '/run/slotgate/slotgate.sock',
       SLOTGATE_UNIX_SOCKET_PERM: '0770',
     };
-    expect(Object.keys(env).sort()).toEqual(settingSpecs.map((spec) => spec.env).sort());
+    expect(Object.keys(env).sort()).toEqual(flagSettingSpecs.map((spec) => spec.env).sort());
     expect(loadSettings([], env)).toEqual({
       bind: '0.0.0.0',
       port: 1,
@@ -151,6 +151,7 @@ describe('loadSettings precedence', () => {
       backendTlsServerName: 'redis.internal',
       unixSocket: '/run/slotgate/slotgate.sock',
       unixSocketPerm: '0770',
+      users: [],
     });
   });
 

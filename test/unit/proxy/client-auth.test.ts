@@ -6,11 +6,12 @@ import {
   authCommand,
   authenticate,
   PasswordCheck,
-  passwordCheckFor,
   WRONGPASS,
   type AuthSession,
 } from '../../../src/proxy/client-auth.ts';
+import type { ProxyUser } from '../../../src/proxy/user-table.ts';
 import { OK_REPLY } from '../../../src/resp/encode.ts';
+import { userTable } from '../../helpers/user-table.ts';
 
 /** Runs `handle` on the RequestView of `args`, as the session would. */
 function withView<T>(args: string[], handle: (view: RequestView) => T): T {
@@ -23,9 +24,20 @@ function withView<T>(args: string[], handle: (view: RequestView) => T): T {
   return result as T;
 }
 
-function session(password: string): AuthSession {
-  const check = passwordCheckFor(password);
-  return { authenticated: check === null, password: check };
+type TestSession = AuthSession & { user: ProxyUser | null };
+
+/** A session of a slotgate with `password` and `users`, logged in (as default) when the default user needs no password. */
+function session(password: string, users: Parameters<typeof userTable>[1] = []): TestSession {
+  const table = userTable(password, users);
+  return {
+    authenticated: table.defaultUser.passwords === null,
+    users: table,
+    user: null,
+    logIn(user) {
+      this.user = user;
+      this.authenticated = true;
+    },
+  };
 }
 
 const text = (reply: Buffer): string => reply.toString();
@@ -44,8 +56,11 @@ describe('PasswordCheck', () => {
     expect(new PasswordCheck('pässwörd').matches(Buffer.from('pässwörd', 'utf8'))).toBe(true);
   });
 
-  it('is not made for an empty password: none is required then', () => {
-    expect(passwordCheckFor('')).toBeNull();
+  it('matches any of several passwords, so one can be rotated', () => {
+    const check = new PasswordCheck(['old', 'new']);
+    expect(check.matches(Buffer.from('old'))).toBe(true);
+    expect(check.matches(Buffer.from('new'))).toBe(true);
+    expect(check.matches(Buffer.from('neither'))).toBe(false);
   });
 });
 
@@ -101,5 +116,40 @@ describe('authCommand', () => {
 
   it('refuses extra arguments', () => {
     expect(text(withView(['AUTH', 'a', 'b', 'c'], (view) => authCommand(view, session('pw'))))).toBe('-ERR syntax error\r\n');
+  });
+});
+
+describe('users of slotgate\'s own', () => {
+  const users = [
+    { name: 'reader', passwords: ['r1', 'r2'], access: 'readonly' as const },
+    { name: 'writer', passwords: ['w1'] },
+  ];
+
+  it('logs in as the user named, with any of its passwords', () => {
+    for (const password of ['r1', 'r2']) {
+      const client = session('pw', users);
+      expect(withView(['AUTH', 'reader', password], (view) => authCommand(view, client))).toBe(OK_REPLY);
+      expect(client.user?.name).toBe('reader');
+    }
+    const client = session('pw', users);
+    expect(withView(['AUTH', 'pw'], (view) => authCommand(view, client))).toBe(OK_REPLY);
+    expect(client.user?.name).toBe('default');
+  });
+
+  it("refuses an unknown user, or another user's password, with WRONGPASS", () => {
+    const client = session('pw', users);
+    expect(authenticate(client, Buffer.from('nobody'), Buffer.from('r1'))).toBe(WRONGPASS);
+    expect(authenticate(client, Buffer.from('writer'), Buffer.from('r1'))).toBe(WRONGPASS);
+    expect(authenticate(client, Buffer.from('Reader'), Buffer.from('r1'))).toBe(WRONGPASS);
+    expect(authenticate(client, null, Buffer.from('r1'))).toBe(WRONGPASS);
+    expect(client.authenticated).toBe(false);
+    expect(client.user).toBeNull();
+  });
+
+  it('switches a logged-in client to the user it authenticates as next', () => {
+    const client = session('pw', users);
+    authenticate(client, Buffer.from('reader'), Buffer.from('r1'));
+    authenticate(client, Buffer.from('writer'), Buffer.from('w1'));
+    expect(client.user?.name).toBe('writer');
   });
 });

@@ -3,20 +3,23 @@ import { killMatches, parseKillFilter, type KillCandidate, type KillFilter } fro
 import type { LocalSession } from '../../../src/proxy/local-commands.ts';
 import { fakeLocalSession, runLocalCommand } from '../../helpers/local-session.ts';
 
+/** The users of a slotgate without a users setting. */
+const ONLY_DEFAULT = new Set(['default']);
+
 /** The error a parse gives, as text; fails the test when it gave a filter. */
 function errorOf(...args: string[]): string {
-  const result = parseKillFilter(args);
+  const result = parseKillFilter(args, ONLY_DEFAULT);
   if (!Buffer.isBuffer(result)) throw new Error(`no error for ${args.join(' ')}`);
   return result.toString().trimEnd();
 }
 
 function filterOf(...args: string[]): KillFilter {
-  const result = parseKillFilter(args);
+  const result = parseKillFilter(args, ONLY_DEFAULT);
   if (Buffer.isBuffer(result)) throw new Error(result.toString());
   return result;
 }
 
-const client: KillCandidate = { id: 5, remoteAddress: '10.0.0.9:5555', localAddress: '10.0.0.1:7380', connectedAt: 1_000_000, subscribed: false };
+const client: KillCandidate = { id: 5, remoteAddress: '10.0.0.9:5555', localAddress: '10.0.0.1:7380', connectedAt: 1_000_000, subscribed: false, user: { name: 'default' } };
 
 describe('parseKillFilter', () => {
   it('takes one argument as the old form, which may kill its sender', () => {
@@ -32,6 +35,7 @@ describe('parseKillFilter', () => {
       addr: 'a:1',
       laddr: 'b:2',
       type: 'pubsub',
+      user: 'default',
       maxAgeSeconds: 30,
       skipMe: true,
     });
@@ -64,6 +68,15 @@ describe('killMatches', () => {
     expect(killMatches(filterOf('TYPE', 'pubsub'), { ...client, subscribed: true }, false, now)).toBe(true);
     expect(killMatches(filterOf('TYPE', 'master'), client, false, now)).toBe(false);
     expect(killMatches(filterOf('USER', 'default'), client, false, now)).toBe(true);
+  });
+
+  it("matches USER against the client's user, naming only users that exist", () => {
+    const users = { has: (name: string) => name === 'default' || name === 'app' };
+    const byApp = parseKillFilter(['USER', 'app'], users) as KillFilter;
+    expect(killMatches(byApp, client, false, now)).toBe(false);
+    expect(killMatches(byApp, { ...client, user: { name: 'app' } }, false, now)).toBe(true);
+    expect(killMatches(filterOf('USER', 'default'), { ...client, user: { name: 'app' } }, false, now)).toBe(false);
+    expect((parseKillFilter(['USER', 'other'], users) as Buffer).toString()).toBe("-ERR No such user 'other'\r\n");
   });
 
   it('spares the sender unless SKIPME no', () => {
