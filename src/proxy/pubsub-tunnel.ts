@@ -24,21 +24,24 @@ export interface ConfirmationSink {
  * delivers every PUBLISH to every node, so any master serves them) or for the sharded channels of
  * the slots that master owns. The client's (un)subscribe commands go over it as they are, and what
  * comes back is written to the client: confirmations in the place of the command they answer,
- * messages as they come. The tunnel also tells when the client has left plain subscribed mode: a
- * confirmation of (p)unsubscribe whose remaining count is 0.
+ * messages as they come. The tunnel also tells whether the client is in plain subscribed mode: by
+ * the count the node's latest confirmation gives, unless a SUBSCRIBE or PSUBSCRIBE is still on its
+ * way (pipelined behind an UNSUBSCRIBE whose confirmation says 0, the client is subscribed again).
  */
 export class PubSubTunnel {
   private readonly connection: BackendConnection;
   private readonly client: PubSubClient;
-  /** True from the first SUBSCRIBE until the last subscription is gone (plain channels and patterns). */
-  subscribed = false;
+  /** The client's channels and patterns on the node, as its latest (un)subscribe confirmation counts them. */
+  private confirmedCount = 0;
+  /** SUBSCRIBE and PSUBSCRIBE commands sent whose confirmations are not all in yet. */
+  private subscribesOnTheirWay = 0;
   /**
    * Commands whose confirmations are still to come, each with those come so far. The client's other
    * commands run elsewhere meanwhile, and a command may get any number of confirmations (an
    * UNSUBSCRIBE of all), so a PING sent behind each closes it: its PONG says that every
    * confirmation is in.
    */
-  private readonly awaiting: { sink: ConfirmationSink; pushes: Buffer[] }[] = [];
+  private readonly awaiting: { sink: ConfirmationSink; pushes: Buffer[]; subscribes: boolean }[] = [];
   /** Given up by the client (HELLO switched its protocol): closes once those confirmations are in. */
   private retiring = false;
 
@@ -60,11 +63,20 @@ export class PubSubTunnel {
     return this.awaiting.length === 0;
   }
 
-  /** Sends a command whose confirmations complete `sink`, so they keep their place among the client's replies. */
-  sendInTurn(frame: Buffer, sink: ConfirmationSink): void {
+  /** True from the first SUBSCRIBE until the last subscription is gone (plain channels and patterns). */
+  get subscribed(): boolean {
+    return this.confirmedCount > 0 || this.subscribesOnTheirWay > 0;
+  }
+
+  /**
+   * Sends a command whose confirmations complete `sink`, so they keep their place among the client's
+   * replies. `subscribes`: it is a SUBSCRIBE or PSUBSCRIBE, so the client is subscribed from now on.
+   */
+  sendInTurn(frame: Buffer, sink: ConfirmationSink, subscribes = false): void {
     this.connection.send(frame, ignoreReply);
     this.connection.send(PING, ignoreReply);
-    this.awaiting.push({ sink, pushes: [] });
+    this.awaiting.push({ sink, pushes: [], subscribes });
+    if (subscribes) this.subscribesOnTheirWay++;
   }
 
   /** Closes once the confirmations still owed to the client are in: at once when none are. */
@@ -75,17 +87,20 @@ export class PubSubTunnel {
 
   close(): void {
     this.connection.close();
+    this.subscribesOnTheirWay = 0;
+    this.confirmedCount = 0;
     // Confirmations that will never come now: what came is the reply.
     for (const waiting of this.awaiting.splice(0)) waiting.sink.completeInPieces(waiting.pushes);
   }
 
   private onPush(reply: Buffer): void {
-    // "*3\r\n$11\r\nunsubscribe" / "$12\r\npunsubscribe" (">3" in RESP3): only these can end subscribed mode.
-    if (reply.length > 20 && (reply[0] === 42 || reply[0] === 62) && reply[5] === 49) {
+    // "*3\r\n$9\r\nsubscribe", "$10\r\npsubscribe", "$11\r\nunsubscribe", "$12\r\npunsubscribe" (">3" in
+    // RESP3) carry the count; a message ("$7\r\nmessage") is not parsed.
+    if (reply.length > 20 && (reply[0] === 42 || reply[0] === 62) && (reply[5] === 57 || reply[5] === 49)) {
       const elements = arrayElements(reply);
       if (elements !== null && elements.length === 3) {
         const kind = readString(elements[0]);
-        if ((kind === 'unsubscribe' || kind === 'punsubscribe') && readInteger(elements[2]) === 0) this.subscribed = false;
+        if (kind === 'subscribe' || kind === 'psubscribe' || kind === 'unsubscribe' || kind === 'punsubscribe') this.confirmedCount = readInteger(elements[2]) ?? 0;
       }
     }
     const waiting = this.awaiting[0];
@@ -93,6 +108,7 @@ export class PubSubTunnel {
     else if (!isMarkerPong(reply)) waiting.pushes.push(reply);
     else {
       this.awaiting.shift();
+      if (waiting.subscribes) this.subscribesOnTheirWay--;
       waiting.sink.completeInPieces(waiting.pushes);
       if (this.retiring && this.awaiting.length === 0) this.close();
     }

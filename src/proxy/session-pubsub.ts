@@ -113,7 +113,6 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
       const address = this.host.context.router.ownerOf(slot) as string;
       this.tunnel = new PubSubTunnel(address, this.host.ownConnectionSettings(), this);
     }
-    if (spec.name === 'subscribe' || spec.name === 'psubscribe') this.tunnel.subscribed = true;
     if (spec.name === 'subscribe') this.channels = true;
     else if (spec.name === 'psubscribe') this.patterns = true;
     else if (view.argc === 1 && spec.name === 'unsubscribe') this.channels = false;
@@ -122,7 +121,7 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
     const request = this.host.enqueue(EMPTY, -1, true);
     // Redis sends (un)subscribe confirmations under CLIENT REPLY OFF too.
     request.silent = false;
-    this.tunnel.sendInTurn(view.frame, request);
+    this.tunnel.sendInTurn(view.frame, request, spec.name === 'subscribe' || spec.name === 'psubscribe');
   }
 
   /** SSUBSCRIBE and SUNSUBSCRIBE: over tunnels to the masters of their channels' slots. */

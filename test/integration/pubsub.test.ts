@@ -58,6 +58,25 @@ it('allows only pub/sub commands while subscribed, and everything again after th
   client.close();
 });
 
+it('stays subscribed when a SUBSCRIBE is pipelined behind an UNSUBSCRIBE that leaves none', async () => {
+  const client = await RawClient.open(setup.proxy.port);
+  const publisher = await RawClient.open(setup.proxy.port);
+  try {
+    client.send('SUBSCRIBE', 'pipelined:a');
+    expect(await client.read(1)).toEqual([['subscribe', 'pipelined:a', 1]]);
+    client.write('*2\r\n$11\r\nUNSUBSCRIBE\r\n$11\r\npipelined:a\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$11\r\npipelined:b\r\n');
+    expect(await client.read(2)).toEqual([['unsubscribe', 'pipelined:a', 0], ['subscribe', 'pipelined:b', 1]]);
+    // Subscribed to b, as Redis sees it: other commands are refused, HELLO 3 too, and b's messages come.
+    expect(String(await client.command('GET', 'before'))).toMatch(/Can't execute 'get'/);
+    expect(String(await client.command('CLIENT', 'INFO'))).toMatch(/Can't execute/);
+    await publisher.command('PUBLISH', 'pipelined:b', 'still here');
+    expect(await client.read(1)).toEqual([['message', 'pipelined:b', 'still here']]);
+  } finally {
+    client.close();
+    publisher.close();
+  }
+});
+
 it('works with ioredis as a subscriber', async () => {
   const subscriber = new Redis({ host: '127.0.0.1', port: setup.proxy.port });
   const publisher = new Redis({ host: '127.0.0.1', port: setup.proxy.port });
