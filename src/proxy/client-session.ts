@@ -4,8 +4,6 @@ import type { CommandSpec } from '../commands/command-spec.ts';
 import { encodeError } from '../resp/encode.ts';
 import { RequestParser, type RequestSink } from '../resp/request-parser.ts';
 import type { RequestView } from '../resp/request-view.ts';
-import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
-import { writeBatch } from '../util/write-batch.ts';
 import { Policy, type PolicyKind } from './command-policy.ts';
 import { isReadOnly, SLOT_NOT_SERVED } from './request-keys.ts';
 import { BlockingRequest, DedicatedConnections } from './blocking-request.ts';
@@ -14,14 +12,14 @@ import { SessionTransactions } from './session-transactions.ts';
 import { QUEUED_REPLY, type Transaction } from './transaction.ts';
 import { Outcome, runMonitored, SessionMonitor, type MonitoredSession, type MonitorHost } from './session-monitor.ts';
 import { answerLocally, unknownCommand, wrongArity, type LocalSession } from './local-commands.ts';
-import { PendingRequest } from './pending-request.ts';
+import type { PendingRequest } from './pending-request.ts';
+import { SessionOutput } from './session-output.ts';
 import type { Router } from './router.ts';
 import { mergeInfo } from './split/merge-info.ts';
 import { scanAcrossMasters } from './split/scan.ts';
 import { routeByKeys, sendToAllMasters, sendToClientsMaster, type RoutingHost } from './route-request.ts';
 import { startReading } from '../util/socket-reader.ts';
 import { formatAddress } from '../cluster/address.ts';
-import type { ProxyMetrics } from '../observability/metrics.ts';
 import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import { NOAUTH, NO_AUTH_NEEDED } from './client-auth.ts';
 import type { UserPermissions } from './user-permissions.ts';
@@ -36,31 +34,19 @@ const RESET_REPLY = Buffer.from('+RESET\r\n');
 const BLOCKED_READ_LIMIT = 1024 * 1024;
 
 /**
- * One client connection: parses its requests, answers or routes each, and writes the replies back
- * in request order, gathered into one write per event-loop turn.
- *
- * Flow control: when too many requests are in flight, or the client is not reading its replies
- * (the socket wants a drain), the session stops reading from the socket until that clears, so a
- * client can never make slotgate buffer without bound.
+ * One client connection: parses its requests, checks each (auth, arity, permissions), and answers,
+ * routes, splits or queues it by its command's policy; keeps the client's state (protocol, MULTI,
+ * WATCH, subscriptions, MONITOR, user). The replies go back in request order through the
+ * SessionOutput it extends, which also holds the flow control.
  */
-export class ClientSession implements RequestSink, Flushable, LocalSession, PubSubHost, RoutingHost, MonitoredSession, MonitorHost {
+export class ClientSession extends SessionOutput implements RequestSink, LocalSession, PubSubHost, RoutingHost, MonitoredSession, MonitorHost {
   readonly id: number;
   /** Picks this client's connection to each node: consecutive in this process, whatever the ids. */
   readonly affinity: number;
   readonly router: Router;
-  readonly metrics: ProxyMetrics;
   name: Buffer | null = null;
-  flushQueued = false;
-  readonly remoteAddress: string;
   readonly localAddress: string;
   readonly connectedAt = Date.now();
-  /**
-   * performance.now() at the last read from the client: the arrival time of what it brought, and
-   * what its idle time counts from. Monotonic, so a step of the wall clock changes neither.
-   */
-  lastReadAt = performance.now();
-  /** The command being handled (CommandSpec.id), for the latency of its reply; -1 for none. */
-  private commandId = -1;
   lastCommand = 'NULL';
   /** False until the client gives the password, when one is set; true from the start otherwise. */
   authenticated: boolean;
@@ -76,21 +62,9 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   /** How MONITOR shows this client: its address, or `unix:<path>` for a Unix-socket client, as Redis does. */
   readonly monitorName: string;
 
-  readonly context: ProxyContext;
-  private readonly socket: Socket;
-  private readonly parser: RequestParser;
-
-  /** Requests in order; replies leave from the head once complete. */
-  private head: PendingRequest | null = null;
-  private tail: PendingRequest | null = null;
-  private pending = 0;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-
-  /** CLIENT REPLY OFF in force, SKIP pending, and whether the request being handled is silenced. */
+  /** CLIENT REPLY OFF in force, and SKIP pending. */
   private repliesOff = false;
   private skipNext = false;
-  private silent = false;
 
   /**
    * Connections of this client's own, for blocking commands and WATCH; and whether the client's
@@ -98,7 +72,6 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
    * protocol switch waiting for the replies owed before it).
    */
   private dedicated: DedicatedConnections | null = null;
-  private blocked = false;
   /**
    * What runs once every reply owed ahead of `target` is in (target null: once none is owed): a
    * request going over another connection than the client's earlier ones, which it must not
@@ -115,13 +88,6 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
   /** MONITOR mode: the lines this client is sent, while it monitors. */
   private monitor: SessionMonitor | null = null;
 
-  private closing = false;
-  /** The socket's end() has been called. */
-  private ending = false;
-  private closed = false;
-  private readingPaused = false;
-  private waitingForDrain = false;
-
   get serverVersion(): string {
     return this.context.serverVersion;
   }
@@ -132,19 +98,16 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
 
   /** `unixSocket`: the path the client connected to, when it came over a Unix domain socket. */
   constructor(socket: Socket, id: number, affinity: number, context: ProxyContext, unixSocket: string | null = null) {
-    this.socket = socket;
+    // A Unix-socket client has neither address nor port: Redis shows the socket's path and port 0.
+    super(socket, context, unixSocket === null ? formatAddress(socket.remoteAddress, socket.remotePort) : `${unixSocket}:0`);
     this.id = id;
     this.affinity = affinity;
-    this.context = context;
     this.router = context.router;
-    this.metrics = context.metrics;
     this.parser = new RequestParser(this, context);
     this.user = context.users.defaultUser;
     this.permissions = this.user.permissions;
     // As Redis: a default user that needs no password logs everyone in from the start.
     this.authenticated = this.user.passwords === null;
-    // A Unix-socket client has neither address nor port: Redis shows the socket's path and port 0.
-    this.remoteAddress = unixSocket === null ? formatAddress(socket.remoteAddress, socket.remotePort) : `${unixSocket}:0`;
     this.monitorName = unixSocket === null ? this.remoteAddress : `unix:${unixSocket}`;
     this.localAddress = unixSocket === null ? formatAddress(socket.localAddress, socket.localPort) : `${unixSocket}:0`;
     socket.setNoDelay(true);
@@ -391,84 +354,22 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return this.resp3 ? { ...this.context.nodeConnection, resp3: true } : this.context.nodeConnection;
   }
 
-  closeAfterReplies(): void {
-    this.closing = true;
+  protected onClosing(): void {
     // Nothing more to send it but the replies owed.
     this.stopMonitor();
-    this.pauseReading();
-    scheduleFlush(this);
   }
 
-  /** Called by a request when its reply is ready (or it failed). */
-  onRequestComplete(request: PendingRequest): void {
-    if (this.closed || request !== this.head) return;
-    let head: PendingRequest | null = request;
-    while (head !== null && head.reply !== null) {
-      if (head.silent) {
-        // CLIENT REPLY OFF/SKIP: carried out, not answered.
-      } else {
-        if (head.pieces !== null) {
-          for (const piece of head.pieces) {
-            this.out.push(piece);
-            this.outBytes += piece.length;
-          }
-        } else {
-          this.out.push(head.reply);
-          this.outBytes += head.reply.length;
-        }
-        if (head.commandId >= 0) this.metrics.latency.completed(head.commandId, head.arrivedAt);
-      }
-      this.pending--;
-      head = head.next;
-    }
-    this.head = head;
-    if (head === null) {
-      this.tail = null;
-      this.monitor?.onRepliesCaughtUp();
-      this.pubsub?.onRepliesCaughtUp();
-    }
-    scheduleFlush(this);
-    if (this.readingPaused) this.resumeIfRoom();
+  protected onRepliesCaughtUp(): void {
+    this.monitor?.onRepliesCaughtUp();
+    this.pubsub?.onRepliesCaughtUp();
+  }
+
+  protected onHeadMoved(head: PendingRequest | null): void {
     if (this.heldSend !== null && this.heldSend.target === head) {
       const held = this.heldSend;
       this.heldSend = null;
       held.send();
     }
-  }
-
-  flush(): void {
-    if (this.closed) return;
-    if (this.out.length > 0) {
-      this.metrics.clientBytesWritten += this.outBytes;
-      const drained = writeBatch(this.socket, this.out, this.outBytes);
-      this.out = [];
-      this.outBytes = 0;
-      if (!drained) {
-        if (this.socket.writableLength > this.context.maxClientOutputBytes) {
-          this.context.logger.warn({ client: this.remoteAddress, bytes: this.socket.writableLength }, 'client output buffer limit reached; closing it');
-          this.socket.destroy();
-          return;
-        }
-        this.waitingForDrain = true;
-        this.pauseReading();
-      }
-    }
-    // Like Redis after QUIT or a protocol error: once the replies owed are written, close outright,
-    // without waiting for the client to close its side (a paused socket would never notice it).
-    if (this.closing && this.head === null && !this.ending) {
-      this.ending = true;
-      this.socket.end(() => this.socket.destroy());
-    }
-  }
-
-  /** Stops reading, lets the replies still owed go out, then closes (graceful shutdown). */
-  shutdown(): void {
-    this.closeAfterReplies();
-  }
-
-  /** Closes at once. */
-  destroy(): void {
-    this.socket.destroy();
   }
 
   /**
@@ -540,76 +441,13 @@ export class ClientSession implements RequestSink, Flushable, LocalSession, PubS
     return masters === 0 ? -1 : this.router.slotOfMaster(this.affinity % masters);
   }
 
-  writeIfNothingOwed(reply: Buffer): boolean {
-    if (this.closed) return true; // nobody left to write it to
-    if (this.head !== null) return false;
-    this.out.push(reply);
-    this.outBytes += reply.length;
-    scheduleFlush(this);
-    return true;
-  }
-
   /** An error reply for a command that was refused; inside MULTI it also dooms the transaction. */
   refuse(reply: Buffer): void {
     this.replyLocal(this.transactions === null ? reply : this.transactions.refuse(reply));
   }
 
-  enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {
-    const request = new PendingRequest(this, frame, slot, readOnly);
-    request.commandId = this.commandId;
-    request.arrivedAt = this.lastReadAt;
-    if (this.silent) request.silent = true;
-    if (this.tail === null) this.head = request;
-    else this.tail.next = request;
-    this.tail = request;
-    this.pending++;
-    if (this.pending >= this.context.maxPendingPerClient) this.pauseReading();
-    return request;
-  }
-
-  /** A reply slotgate made itself: straight out when nothing is ahead of it, else in line. */
-  replyLocal(reply: Buffer): void {
-    if (reply[0] === 45 /* '-' */) this.metrics.localErrors++;
-    if (this.head === null) {
-      if (this.silent) return;
-      this.out.push(reply);
-      this.outBytes += reply.length;
-      scheduleFlush(this);
-      return;
-    }
-    this.queueReady(reply);
-  }
-
-  /** A reply that needs nothing more (slotgate's own, or a pub/sub message): in line, and not timed. */
-  queueReady(reply: Buffer): PendingRequest {
-    const request = this.enqueue(EMPTY, -1, true);
-    request.reply = reply;
-    request.commandId = -1;
-    return request;
-  }
-
-  /** Stops reading, and stops parsing what was already read: the limits hold to the request. */
-  private pauseReading(): void {
-    if (this.readingPaused) return;
-    this.readingPaused = true;
-    this.parser.pause();
-    this.socket.pause();
-  }
-
-  private resumeIfRoom(): void {
-    if (!this.readingPaused || this.closing || this.waitingForDrain || this.blocked) return;
-    if (this.pending > this.context.maxPendingPerClient / 2) return;
-    this.readingPaused = false;
-    this.socket.resume();
-    this.parser.resume();
-  }
-
   private onClose(): void {
-    this.closed = true;
-    // Requests still at the backends finish there; their replies are dropped when they arrive.
-    this.head = null;
-    this.tail = null;
-    this.out = [];
+    this.forgetReplies();
     // Closing a blocked command's connection unblocks it on the node.
     this.dedicated?.closeAll();
     this.pubsub?.close();

@@ -1,0 +1,212 @@
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ProxyMetrics } from '../observability/metrics.ts';
+import type { RequestParser } from '../resp/request-parser.ts';
+import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
+import { writeBatch } from '../util/write-batch.ts';
+import type { ClientSession } from './client-session.ts';
+import { PendingRequest } from './pending-request.ts';
+import type { ProxyContext } from './proxy-context.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The reply side of a client session: its requests in arrival order (a list of PendingRequest),
+ * replies taken from the head as they complete and written once per event-loop turn, and the flow
+ * control that stops reading from a client with too much in flight or that does not read its
+ * replies, so no client can make slotgate buffer without bound. ClientSession extends it with the
+ * request side (what each command does); one object, so the data path reads plain fields.
+ */
+export abstract class SessionOutput implements Flushable {
+  flushQueued = false;
+  readonly context: ProxyContext;
+  readonly metrics: ProxyMetrics;
+  readonly remoteAddress: string;
+  /**
+   * performance.now() at the last read from the client: the arrival time of what it brought, and
+   * what its idle time counts from. Monotonic, so a step of the wall clock changes neither.
+   */
+  lastReadAt = performance.now();
+
+  protected readonly socket: Socket;
+  /** Made by the subclass, which is the parser's sink. */
+  protected parser!: RequestParser;
+  /** The command being handled (CommandSpec.id), for the latency of its reply; -1 for none. */
+  protected commandId = -1;
+  /** The request being handled is silenced (CLIENT REPLY OFF or SKIP). */
+  protected silent = false;
+
+  /** Requests in order; replies leave from the head once complete. */
+  protected head: PendingRequest | null = null;
+  private tail: PendingRequest | null = null;
+  private pending = 0;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+
+  protected closing = false;
+  /** The socket's end() has been called. */
+  private ending = false;
+  protected closed = false;
+  protected readingPaused = false;
+  protected waitingForDrain = false;
+  /** Later requests are held (a blocking command, a WATCH, a watched EXEC, a protocol switch). */
+  protected blocked = false;
+
+  constructor(socket: Socket, context: ProxyContext, remoteAddress: string) {
+    this.socket = socket;
+    this.context = context;
+    this.metrics = context.metrics;
+    this.remoteAddress = remoteAddress;
+  }
+
+  /** No reply is owed any more. */
+  protected abstract onRepliesCaughtUp(): void;
+  /** The head of the reply order moved to `head` (null: none owed). */
+  protected abstract onHeadMoved(head: PendingRequest | null): void;
+  /** The session will take nothing more: only the replies owed go out. */
+  protected abstract onClosing(): void;
+
+  /** A new request, last in the reply order. */
+  enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest {
+    // Only ClientSession extends this class.
+    const request = new PendingRequest(this as unknown as ClientSession, frame, slot, readOnly);
+    request.commandId = this.commandId;
+    request.arrivedAt = this.lastReadAt;
+    if (this.silent) request.silent = true;
+    if (this.tail === null) this.head = request;
+    else this.tail.next = request;
+    this.tail = request;
+    this.pending++;
+    if (this.pending >= this.context.maxPendingPerClient) this.pauseReading();
+    return request;
+  }
+
+  /** A reply slotgate made itself: straight out when nothing is ahead of it, else in line. */
+  replyLocal(reply: Buffer): void {
+    if (reply[0] === 45 /* '-' */) this.metrics.localErrors++;
+    if (this.head === null) {
+      if (this.silent) return;
+      this.out.push(reply);
+      this.outBytes += reply.length;
+      scheduleFlush(this);
+      return;
+    }
+    this.queueReady(reply);
+  }
+
+  /** A reply that needs nothing more (slotgate's own, or a pub/sub message): in line, and not timed. */
+  queueReady(reply: Buffer): PendingRequest {
+    const request = this.enqueue(EMPTY, -1, true);
+    request.reply = reply;
+    request.commandId = -1;
+    return request;
+  }
+
+  /** Writes `reply` now and returns true when no reply is owed ahead of it (drops it when the client is gone); false otherwise. */
+  writeIfNothingOwed(reply: Buffer): boolean {
+    if (this.closed) return true; // nobody left to write it to
+    if (this.head !== null) return false;
+    this.out.push(reply);
+    this.outBytes += reply.length;
+    scheduleFlush(this);
+    return true;
+  }
+
+  /** Called by a request when its reply is ready (or it failed). */
+  onRequestComplete(request: PendingRequest): void {
+    if (this.closed || request !== this.head) return;
+    let head: PendingRequest | null = request;
+    while (head !== null && head.reply !== null) {
+      if (head.silent) {
+        // CLIENT REPLY OFF/SKIP: carried out, not answered.
+      } else {
+        if (head.pieces !== null) {
+          for (const piece of head.pieces) {
+            this.out.push(piece);
+            this.outBytes += piece.length;
+          }
+        } else {
+          this.out.push(head.reply);
+          this.outBytes += head.reply.length;
+        }
+        if (head.commandId >= 0) this.metrics.latency.completed(head.commandId, head.arrivedAt);
+      }
+      this.pending--;
+      head = head.next;
+    }
+    this.head = head;
+    if (head === null) {
+      this.tail = null;
+      this.onRepliesCaughtUp();
+    }
+    scheduleFlush(this);
+    if (this.readingPaused) this.resumeIfRoom();
+    this.onHeadMoved(head);
+  }
+
+  flush(): void {
+    if (this.closed) return;
+    if (this.out.length > 0) {
+      this.metrics.clientBytesWritten += this.outBytes;
+      const drained = writeBatch(this.socket, this.out, this.outBytes);
+      this.out = [];
+      this.outBytes = 0;
+      if (!drained) {
+        if (this.socket.writableLength > this.context.maxClientOutputBytes) {
+          this.context.logger.warn({ client: this.remoteAddress, bytes: this.socket.writableLength }, 'client output buffer limit reached; closing it');
+          this.socket.destroy();
+          return;
+        }
+        this.waitingForDrain = true;
+        this.pauseReading();
+      }
+    }
+    // Like Redis after QUIT or a protocol error: once the replies owed are written, close outright,
+    // without waiting for the client to close its side (a paused socket would never notice it).
+    if (this.closing && this.head === null && !this.ending) {
+      this.ending = true;
+      this.socket.end(() => this.socket.destroy());
+    }
+  }
+
+  closeAfterReplies(): void {
+    this.closing = true;
+    this.onClosing();
+    this.pauseReading();
+    scheduleFlush(this);
+  }
+
+  /** Stops reading, lets the replies still owed go out, then closes (graceful shutdown). */
+  shutdown(): void {
+    this.closeAfterReplies();
+  }
+
+  /** Closes at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** The socket is gone: requests still at the backends finish there, and their replies are dropped. */
+  protected forgetReplies(): void {
+    this.closed = true;
+    this.head = null;
+    this.tail = null;
+    this.out = [];
+  }
+
+  /** Stops reading, and stops parsing what was already read: the limits hold to the request. */
+  protected pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.parser.pause();
+    this.socket.pause();
+  }
+
+  protected resumeIfRoom(): void {
+    if (!this.readingPaused || this.closing || this.waitingForDrain || this.blocked) return;
+    if (this.pending > this.context.maxPendingPerClient / 2) return;
+    this.readingPaused = false;
+    this.socket.resume();
+    this.parser.resume();
+  }
+}
