@@ -359,11 +359,6 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
     this.stopMonitor();
   }
 
-  protected onRepliesCaughtUp(): void {
-    this.monitor?.onRepliesCaughtUp();
-    this.pubsub?.onRepliesCaughtUp();
-  }
-
   protected onHeadMoved(head: PendingRequest | null): void {
     if (this.heldSend !== null && this.heldSend.target === head) {
       const held = this.heldSend;

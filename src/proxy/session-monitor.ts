@@ -4,7 +4,6 @@ import type { RequestView } from '../resp/request-view.ts';
 import { Policy, type PolicyKind } from './command-policy.ts';
 import type { Monitor } from './monitor-feed.ts';
 import { monitorArgs } from './monitor-line.ts';
-import type { PendingRequest } from './pending-request.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import type { Transaction } from './transaction.ts';
 
@@ -66,24 +65,17 @@ export function runMonitored(session: MonitoredSession, spec: CommandSpec, kind:
 
 /** What a SessionMonitor needs of its client session. */
 export interface MonitorHost {
-  readonly context: ProxyContext;
-  readonly remoteAddress: string;
-  /** Writes `reply` now and returns true when no reply is owed ahead of it (drops it when the client is gone); false otherwise. */
-  writeIfNothingOwed(reply: Buffer): boolean;
-  /** Queues a reply that needs nothing more, in line behind those owed. */
-  queueReady(reply: Buffer): PendingRequest;
-  destroy(): void;
+  /** Output no request asked for, in line behind the replies owed, bounded (SessionOutput.sendUnasked). */
+  sendUnasked(bytes: Buffer, what: string): void;
 }
 
 /**
  * A client session in MONITOR mode: what it is sent, in line behind the replies it is owed. Bounded
  * like those: once written, by maxClientOutputBytes on the socket (the session's flush closes a
- * client past it); held behind a reply still owed, by the same limit here.
+ * client past it); held behind a reply still owed, by the same limit (sendUnasked).
  */
 export class SessionMonitor implements Monitor {
   private readonly host: MonitorHost;
-  /** Bytes of lines waiting behind a reply still owed. */
-  private heldBytes = 0;
   /** Out of MONITOR mode (RESET) or closing: lines still coming are dropped. */
   stopped = false;
 
@@ -92,20 +84,6 @@ export class SessionMonitor implements Monitor {
   }
 
   onMonitorLine(line: Buffer): void {
-    if (this.stopped || this.host.writeIfNothingOwed(line)) return;
-    this.heldBytes += line.length;
-    const { maxClientOutputBytes, logger } = this.host.context;
-    if (this.heldBytes > maxClientOutputBytes) {
-      logger.warn({ client: this.host.remoteAddress, bytes: this.heldBytes }, 'MONITOR lines held behind a pending reply passed the client output limit; closing it');
-      this.host.destroy();
-      return;
-    }
-    // CLIENT REPLY OFF silences replies, not these.
-    this.host.queueReady(line).silent = false;
-  }
-
-  /** Every reply owed has been written, the held lines with them. */
-  onRepliesCaughtUp(): void {
-    this.heldBytes = 0;
+    if (!this.stopped) this.host.sendUnasked(line, 'MONITOR lines');
   }
 }

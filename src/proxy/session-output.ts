@@ -42,6 +42,8 @@ export abstract class SessionOutput implements Flushable {
   private pending = 0;
   private out: Buffer[] = [];
   private outBytes = 0;
+  /** Bytes of unasked output (see sendUnasked) waiting behind a reply still owed. */
+  private heldUnaskedBytes = 0;
 
   protected closing = false;
   /** The socket's end() has been called. */
@@ -59,8 +61,6 @@ export abstract class SessionOutput implements Flushable {
     this.remoteAddress = remoteAddress;
   }
 
-  /** No reply is owed any more. */
-  protected abstract onRepliesCaughtUp(): void;
   /** The head of the reply order moved to `head` (null: none owed). */
   protected abstract onHeadMoved(head: PendingRequest | null): void;
   /** The session will take nothing more: only the replies owed go out. */
@@ -102,14 +102,28 @@ export abstract class SessionOutput implements Flushable {
     return request;
   }
 
-  /** Writes `reply` now and returns true when no reply is owed ahead of it (drops it when the client is gone); false otherwise. */
-  writeIfNothingOwed(reply: Buffer): boolean {
-    if (this.closed) return true; // nobody left to write it to
-    if (this.head !== null) return false;
-    this.out.push(reply);
-    this.outBytes += reply.length;
-    scheduleFlush(this);
-    return true;
+  /**
+   * Output no request asked for: a pub/sub message or forced unsubscribe, a MONITOR line. Written
+   * now when no reply is owed, else in line behind those, never silenced by CLIENT REPLY. What waits
+   * there is bounded like unread replies (maxClientOutputBytes), since such output keeps coming
+   * while a reply ahead of it may be put off for ever (a RESP3 subscriber's BLPOP): past that the
+   * client is closed, as the flush closes one that does not read. `what` names it in the log.
+   */
+  sendUnasked(bytes: Buffer, what: string): void {
+    if (this.closed) return; // nobody left to write it to
+    if (this.head === null) {
+      this.out.push(bytes);
+      this.outBytes += bytes.length;
+      scheduleFlush(this);
+      return;
+    }
+    this.heldUnaskedBytes += bytes.length;
+    if (this.heldUnaskedBytes > this.context.maxClientOutputBytes) {
+      this.context.logger.warn({ client: this.remoteAddress, bytes: this.heldUnaskedBytes }, `${what} held behind a pending reply passed the client output limit; closing it`);
+      this.socket.destroy();
+      return;
+    }
+    this.queueReady(bytes).silent = false;
   }
 
   /** Called by a request when its reply is ready (or it failed). */
@@ -137,7 +151,8 @@ export abstract class SessionOutput implements Flushable {
     this.head = head;
     if (head === null) {
       this.tail = null;
-      this.onRepliesCaughtUp();
+      // The unasked output held went out with the replies.
+      this.heldUnaskedBytes = 0;
     }
     scheduleFlush(this);
     if (this.readingPaused) this.resumeIfRoom();

@@ -25,10 +25,8 @@ export interface PubSubHost {
   clientsMasterSlot(): number;
   replyLocal(reply: Buffer): void;
   enqueue(frame: Buffer, slot: number, readOnly: boolean): PendingRequest;
-  /** Queues a reply that needs nothing more, in line behind those owed. */
-  queueReady(reply: Buffer): PendingRequest;
-  /** Writes `reply` now and returns true when no reply is owed ahead of it (drops it when the client is gone); false otherwise. */
-  writeIfNothingOwed(reply: Buffer): boolean;
+  /** Output no request asked for, in line behind the replies owed, bounded (SessionOutput.sendUnasked). */
+  sendUnasked(bytes: Buffer, what: string): void;
   destroy(): void;
 }
 
@@ -49,8 +47,6 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
    */
   private channels = false;
   private patterns = false;
-  /** Bytes of messages waiting behind a reply still owed (see onPush). */
-  private heldPushBytes = 0;
   private closed = false;
 
   constructor(host: PubSubHost) {
@@ -131,25 +127,8 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
   }
 
   onPush(reply: Buffer): void {
-    if (this.closed) return;
-    // In line behind replies still owed for earlier requests; CLIENT REPLY does not apply to pushes.
-    if (this.host.writeIfNothingOwed(reply)) return;
-    // Held until what is ahead completes, which a RESP3 subscriber's BLPOP may put off forever:
-    // bounded like unread replies, since the messages keep coming.
-    this.heldPushBytes += reply.length;
-    const { maxClientOutputBytes, logger } = this.host.context;
-    if (this.heldPushBytes > maxClientOutputBytes) {
-      logger.warn({ client: this.host.remoteAddress, bytes: this.heldPushBytes }, 'pub/sub messages held behind a pending reply passed the client output limit; closing it');
-      this.host.destroy();
-      return;
-    }
-    // CLIENT REPLY OFF does not silence pushes.
-    this.host.queueReady(reply).silent = false;
-  }
-
-  /** Every reply owed has been written, the held messages with them. */
-  onRepliesCaughtUp(): void {
-    this.heldPushBytes = 0;
+    // Messages and forced unsubscribes, in line behind replies still owed for earlier requests.
+    if (!this.closed) this.host.sendUnasked(reply, 'pub/sub messages');
   }
 
   /** A tunnel's connection, plain or sharded, is gone. */

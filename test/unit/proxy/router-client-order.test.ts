@@ -1,13 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
-import { SlotMap } from '../../../src/cluster/slot-map.ts';
-import { Router } from '../../../src/proxy/router.ts';
+import type { Router } from '../../../src/proxy/router.ts';
 import type { RoutedRequest } from '../../../src/proxy/routed-request.ts';
 import { encodeCommand } from '../../../src/resp/encode.ts';
-import { BackendLogin } from '../../../src/upstream/backend-auth.ts';
 import { freePort } from '../../helpers/free-port.ts';
+import { testRouter } from '../../helpers/test-router.ts';
 import { until } from '../../helpers/until.ts';
 
 let router: Router | null = null;
@@ -35,18 +33,7 @@ async function startNode(port: number, ran: string[]): Promise<void> {
 }
 
 function routerTo(port: number): Router {
-  const made = new Router({
-    connectionsPerNode: 1,
-    connectTimeoutMs: 1000,
-    login: new BackendLogin({ username: '', password: '' }),
-    maxRedirects: 5,
-    retryBudgetMs: 5000,
-    readFrom: 'master',
-    logger: pino({ level: 'silent' }),
-    requestRefresh() {},
-  });
-  made.applySlotMap(SlotMap.fromRanges([{ start: 0, end: 16383, master: `127.0.0.1:${port}`, replicas: [] }]));
-  return made;
+  return testRouter([{ start: 0, end: 16383, master: `127.0.0.1:${port}`, replicas: [] }]);
 }
 
 /** A client's SET as the session would route it: parked again while not sent, in doubt once written. */

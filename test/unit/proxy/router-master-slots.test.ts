@@ -1,29 +1,14 @@
-import pino from 'pino';
 import { expect, it } from 'vitest';
-import { SlotMap } from '../../../src/cluster/slot-map.ts';
-import { Router } from '../../../src/proxy/router.ts';
 import type { RoutedRequest } from '../../../src/proxy/routed-request.ts';
 import { encodeCommand } from '../../../src/resp/encode.ts';
-import { BackendLogin } from '../../../src/upstream/backend-auth.ts';
+import { testRouter } from '../../helpers/test-router.ts';
 
 it('still reaches every master by a slot of its own after a MOVED of the slot it was reached by', () => {
-  const router = new Router({
-    connectionsPerNode: 1,
-    connectTimeoutMs: 1000,
-    login: new BackendLogin({ username: '', password: '' }),
-    maxRedirects: 5,
-    retryBudgetMs: 5000,
-    readFrom: 'master',
-    logger: pino({ level: 'silent' }),
-    requestRefresh() {},
-  });
+  const router = testRouter([
+    { start: 0, end: 8191, master: '127.0.0.1:1', replicas: [] },
+    { start: 8192, end: 16383, master: '127.0.0.1:2', replicas: [] },
+  ]);
   try {
-    router.applySlotMap(
-      SlotMap.fromRanges([
-        { start: 0, end: 8191, master: '127.0.0.1:1', replicas: [] },
-        { start: 8192, end: 16383, master: '127.0.0.1:2', replicas: [] },
-      ]),
-    );
     const owners = () => [0, 1].map((master) => router.ownerOf(router.slotOfMaster(master)));
     expect(owners()).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
     // A reshard moves the first master's lowest slot first; a request for it hears MOVED before
