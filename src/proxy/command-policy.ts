@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
 import type { CommandTable } from '../commands/command-table.ts';
 import type { MergeParts } from './split/fanout.ts';
-import { allSucceeded, concatArrays, minInteger, minOfIntegerArrays, newestSlowlogEntries, randomNonNull, sumCountsByChannel, sumIntegers } from './split/merge-replies.ts';
+import { allSucceeded, concatArrays, distinctElements, maxInteger, minInteger, minOfIntegerArrays, newestSlowlogEntries, randomNonNull, sumCountsByChannel, sumIntegers } from './split/merge-replies.ts';
 import { SPLIT_RULES, type SplitRule } from './split/split-by-slot.ts';
 
 /** What the proxy does with a command, decided once per command at start-up. */
@@ -59,7 +59,11 @@ const ALL_MASTERS = new Map<string, MergeParts>([
   ['function|delete', allSucceeded],
   ['function|flush', allSucceeded],
   ['function|restore', allSucceeded],
-  // A sharded channel's subscribers are on the master of its slot only.
+  // slotgate spreads its clients' SUBSCRIBE tunnels over the masters, and a sharded channel's
+  // subscribers are on the master of its slot: each master knows only its own.
+  ['pubsub|channels', distinctElements],
+  ['pubsub|numsub', sumCountsByChannel],
+  ['pubsub|numpat', maxInteger],
   ['pubsub|shardchannels', concatArrays],
   ['pubsub|shardnumsub', sumCountsByChannel],
   // Diagnostics an operator reads from the cluster as if from one Redis.
@@ -74,9 +78,6 @@ const ALL_MASTERS = new Map<string, MergeParts>([
 const ANY_MASTER = [
   'command', // the command table: the same on every node
   'config|get', // redis-benchmark and redis-cli read a few values at start
-  'pubsub|channels',
-  'pubsub|numsub',
-  'pubsub|numpat',
   'lolwut',
   'time',
   'function|list',

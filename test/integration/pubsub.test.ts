@@ -77,6 +77,25 @@ it('stays subscribed when a SUBSCRIBE is pipelined behind an UNSUBSCRIBE that le
   }
 });
 
+it("answers PUBSUB CHANNELS, NUMSUB and NUMPAT over every master's subscribers", async () => {
+  // Consecutive clients are spread over the masters, each subscribing through its own.
+  const subscribers = await Promise.all([0, 1, 2, 3, 4, 5].map(() => RawClient.open(setup.proxy.port)));
+  const asker = await RawClient.open(setup.proxy.port);
+  try {
+    for (const subscriber of subscribers) {
+      subscriber.send('SUBSCRIBE', 'counted:a');
+      subscriber.send('PSUBSCRIBE', 'counted:*');
+      expect(await subscriber.read(2)).toHaveLength(2);
+    }
+    expect(await asker.command('PUBSUB', 'NUMSUB', 'counted:a', 'counted:none')).toEqual(['counted:a', 6, 'counted:none', 0]);
+    expect(((await asker.command('PUBSUB', 'CHANNELS', 'counted:*')) as string[])).toEqual(['counted:a']);
+    // Distinct patterns, as one Redis counts them: the one all six share.
+    expect(await asker.command('PUBSUB', 'NUMPAT')).toBe(1);
+  } finally {
+    for (const client of [...subscribers, asker]) client.close();
+  }
+});
+
 it('works with ioredis as a subscriber', async () => {
   const subscriber = new Redis({ host: '127.0.0.1', port: setup.proxy.port });
   const publisher = new Redis({ host: '127.0.0.1', port: setup.proxy.port });

@@ -56,8 +56,31 @@ export function concatArrays(parts: Buffer[]): Buffer | Buffer[] {
 }
 
 /**
- * PUBSUB SHARDNUMSUB: [channel, count, ...] in the order asked, from every master; each channel's
- * subscribers are on the master of its slot (the others say 0), so the counts are summed.
+ * PUBSUB CHANNELS: every master's channels, each once (subscribers of one channel may sit on several
+ * masters), in the order first met.
+ */
+export function distinctElements(parts: Buffer[]): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  const seen = new Set<string>();
+  const out: Buffer[] = [];
+  for (const part of parts) {
+    const elements = arrayElements(part);
+    if (elements === null) return unexpected(part);
+    for (const element of elements) {
+      const key = element.toString('latin1');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(element);
+    }
+  }
+  return encodeArray(out);
+}
+
+/**
+ * PUBSUB NUMSUB and SHARDNUMSUB: [channel, count, ...] in the order asked, from every master; a
+ * channel's subscribers are spread over the masters (slotgate's SUBSCRIBE tunnels), or on the
+ * master of its slot (sharded), so the counts are summed.
  */
 export function sumCountsByChannel(parts: Buffer[]): Buffer {
   const error = firstError(parts);
@@ -100,6 +123,23 @@ export function minInteger(parts: Buffer[]): Buffer {
     min = Math.min(min, value);
   }
   return encodeInteger(min);
+}
+
+/**
+ * PUBSUB NUMPAT: the most patterns any master has. Each master counts the distinct patterns of the
+ * subscribers on it, and the counts can't be merged into the distinct patterns of all: clients that
+ * subscribe the same patterns (the usual case) are counted exactly, others at least.
+ */
+export function maxInteger(parts: Buffer[]): Buffer {
+  const error = firstError(parts);
+  if (error !== null) return error;
+  let max = 0;
+  for (const part of parts) {
+    const value = readInteger(part);
+    if (value === null) return unexpected(part);
+    max = Math.max(max, value);
+  }
+  return encodeInteger(max);
 }
 
 /** SLOWLOG GET without a count: Redis's default. */

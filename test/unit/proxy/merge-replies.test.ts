@@ -7,6 +7,8 @@ import {
   allSucceeded,
   concatArrays,
   sumCountsByChannel,
+  distinctElements,
+  maxInteger,
   minInteger,
   minOfIntegerArrays,
   msetResult,
@@ -76,6 +78,21 @@ describe('allSucceeded', () => {
 function joined(reply: Buffer | Buffer[]): Buffer {
   return Array.isArray(reply) ? Buffer.concat(reply) : reply;
 }
+
+describe('maxInteger', () => {
+  it('takes the largest count, or the first error', () => {
+    expect(text(maxInteger([resp(':1\r\n'), resp(':3\r\n'), resp(':0\r\n')]))).toBe(':3|');
+    expect(text(maxInteger([resp(':1\r\n'), resp('-LOADING busy\r\n')]))).toBe('-LOADING busy|');
+  });
+});
+
+describe('distinctElements', () => {
+  it("lists every master's channels once, in the order first met", () => {
+    const parts = [resp('*2\r\n$1\r\na\r\n$1\r\nb\r\n'), resp('*0\r\n'), resp('*2\r\n$1\r\nb\r\n$1\r\nc\r\n')];
+    expect(text(distinctElements(parts))).toBe('*3|$1|a|$1|b|$1|c|');
+    expect(text(distinctElements([resp('*0\r\n'), resp('-LOADING busy\r\n')]))).toBe('-LOADING busy|');
+  });
+});
 
 describe('sumCountsByChannel', () => {
   it("sums each channel's count over the masters, in the order asked", () => {
