@@ -30,6 +30,15 @@ const EMPTY = Buffer.alloc(0);
 
 const RESET_REPLY = Buffer.from('+RESET\r\n');
 
+/**
+ * Local commands that change which connections to the nodes serve the client (HELLO switching
+ * protocol; RESET, which also drops its subscriptions, its WATCH and its MULTI): carried out once
+ * every reply owed ahead of them is in, as Redis would have sent those before running them. Done
+ * at once, they could drop a subscription whose confirmation is still on its way, or let the
+ * client's next requests, on other connections, overtake earlier ones.
+ */
+const WAITS_FOR_EARLIER_REPLIES = ['hello', 'reset'];
+
 /** What a blocked client may send before slotgate stops reading from it. */
 const BLOCKED_READ_LIMIT = 1024 * 1024;
 
@@ -66,18 +75,14 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
   private repliesOff = false;
   private skipNext = false;
 
-  /**
-   * Connections of this client's own, for blocking commands and WATCH; and whether the client's
-   * later requests are held (a blocking command, a WATCH or a watched EXEC on its way, or a
-   * protocol switch waiting for the replies owed before it).
-   */
+  /** Connections of this client's own, for blocking commands and WATCH. */
   private dedicated: DedicatedConnections | null = null;
   /**
-   * What runs once every reply owed ahead of `target` is in (target null: once none is owed): a
-   * request going over another connection than the client's earlier ones, which it must not
-   * overtake (see sendWhenFirst), or the end of a hold after a protocol switch.
+   * What runs once every reply owed ahead of `target` is in: a request going over another
+   * connection than the client's earlier ones, which it must not overtake, or a HELLO or RESET
+   * (see sendWhenFirst).
    */
-  private heldSend: { target: PendingRequest | null; send: () => void } | null = null;
+  private heldSend: { target: PendingRequest; send: () => void } | null = null;
 
   /** Pub/sub state (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE), once the client has subscribed. */
   private pubsub: SessionPubSub | null = null;
@@ -191,7 +196,8 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
         routeByKeys(this, spec, view);
         return Outcome.ran;
       case Policy.local:
-        this.replyLocal(answerLocally(spec, view, this));
+        if (this.head !== null && WAITS_FOR_EARLIER_REPLIES.includes(spec.name)) this.answerWhenFirst(spec, view.detach());
+        else this.replyLocal(answerLocally(spec, view, this));
         return Outcome.ran;
       case Policy.anyMaster:
         this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
@@ -339,14 +345,25 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
     this.transactions?.onOwnConnectionsDropped();
     this.dedicated?.closeAll();
     this.dedicated = null;
+    // Later requests go over other connections (a node's RESP3 set, or back): nothing sent before
+    // is still owed a reply (HELLO waits for that, see WAITS_FOR_EARLIER_REPLIES), so none can
+    // overtake an earlier one.
     this.resp3 = resp3;
-    // The client's later requests go over other connections (a node's RESP3 set, or back): they
-    // wait until those sent before the switch are answered, or they could run first.
-    if (this.head !== null) {
-      this.holdRequests();
-      this.heldSend = { target: null, send: () => this.unblock() };
-    }
     return null;
+  }
+
+  /**
+   * Answers `spec` (a local command of WAITS_FOR_EARLIER_REPLIES) once the replies owed ahead of it
+   * are in, reading no further request meanwhile. `view` must be detached: the parser moves on.
+   */
+  private answerWhenFirst(spec: CommandSpec, view: RequestView): void {
+    const target = this.enqueue(EMPTY, -1, true);
+    // slotgate's own answer: not timed as the cluster's.
+    target.commandId = -1;
+    this.sendWhenFirst(target, () => {
+      target.complete(answerLocally(spec, view, this));
+      this.unblock();
+    });
   }
 
   /** For the connections this client opens of its own (blocking, pub/sub): in its protocol. */

@@ -51,7 +51,7 @@ export abstract class SessionOutput implements Flushable {
   protected closed = false;
   protected readingPaused = false;
   protected waitingForDrain = false;
-  /** Later requests are held (a blocking command, a WATCH, a watched EXEC, a protocol switch). */
+  /** Later requests are held (a blocking command, a WATCH, a watched EXEC, a HELLO or RESET on its way). */
   protected blocked = false;
 
   constructor(socket: Socket, context: ProxyContext, remoteAddress: string) {

@@ -27,6 +27,28 @@ export class RequestView {
     this.ends = ends;
   }
 
+  /**
+   * A copy of this request that stays valid after the parser moves on (the parser reuses its one
+   * view, and the read buffer may be reused): its own arguments, end to end, and its own frame. For
+   * the rare request handled later, not at once.
+   */
+  detach(): RequestView {
+    const copy = new RequestView();
+    copy.reserve(this.argc);
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (let i = 0; i < this.argc; i++) {
+      parts.push(this.arg(i));
+      copy.starts[i] = at;
+      at += this.argLength(i);
+      copy.ends[i] = at;
+    }
+    copy.argc = this.argc;
+    copy.buffer = Buffer.concat(parts, at);
+    copy.frame = Buffer.from(this.frame);
+    return copy;
+  }
+
   argLength(i: number): number {
     return this.ends[i] - this.starts[i];
   }

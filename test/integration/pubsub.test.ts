@@ -96,6 +96,16 @@ it("answers PUBSUB CHANNELS, NUMSUB and NUMPAT over every master's subscribers",
   }
 });
 
+it('answers the (S)SUBSCRIBE confirmations owed before a pipelined RESET, then RESET, then the rest', async () => {
+  const client = await RawClient.open(setup.proxy.port);
+  try {
+    client.write('SUBSCRIBE reset:a reset:b\r\nSSUBSCRIBE reset:s\r\nRESET\r\nPING\r\n');
+    expect(await client.read(5)).toEqual([['subscribe', 'reset:a', 1], ['subscribe', 'reset:b', 2], ['ssubscribe', 'reset:s', 1], 'RESET', 'PONG']);
+  } finally {
+    client.close();
+  }
+});
+
 it('works with ioredis as a subscriber', async () => {
   const subscriber = new Redis({ host: '127.0.0.1', port: setup.proxy.port });
   const publisher = new Redis({ host: '127.0.0.1', port: setup.proxy.port });
