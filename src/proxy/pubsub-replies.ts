@@ -1,3 +1,4 @@
+import type { RequestView } from '../resp/request-view.ts';
 import { encodeBulk, encodeInteger } from '../resp/encode.ts';
 import { arrayElements, readInteger, readString } from '../resp/reply-reader.ts';
 
@@ -77,4 +78,20 @@ const NULL_RESP3 = Buffer.from('_\r\n');
 /** True for a confirmation whose channel is null: "not subscribed to any". */
 export function isNoChannel(confirmation: ShardedConfirmation): boolean {
   return confirmation.channel[0] === 95 /* _ */ || (confirmation.channel[0] === 36 /* $ */ && confirmation.channel[1] === 45); /* - */
+}
+
+/**
+ * What a (P|S)SUBSCRIBE or its UNSUBSCRIBE does to the names a client holds, going by what it sent:
+ * Redis runs a client's commands in order, so a command pipelined behind it is judged by this, not
+ * by confirmations still on their way. An unsubscribe without names drops them all.
+ */
+export function applySubscription(names: Set<string>, view: RequestView, subscribes: boolean): void {
+  if (!subscribes && view.argc === 1) {
+    names.clear();
+    return;
+  }
+  for (let i = 1; i < view.argc; i++) {
+    if (subscribes) names.add(view.argString(i));
+    else names.delete(view.argString(i));
+  }
 }

@@ -5,7 +5,7 @@ import type { NodeConnectionSettings } from '../upstream/backend-connection.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { Policy, type PolicyKind } from './command-policy.ts';
 import type { PendingRequest } from './pending-request.ts';
-import { subscribedPong } from './pubsub-replies.ts';
+import { applySubscription, subscribedPong } from './pubsub-replies.ts';
 import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
 import { SLOT_NOT_SERVED } from './request-keys.ts';
 import { ShardedSubscriptions, type ShardedHost } from './sharded-subscriptions.ts';
@@ -41,12 +41,12 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
   private tunnel: PubSubTunnel | null = null;
   private sharded: ShardedSubscriptions | null = null;
   /**
-   * Whether the client may hold plain channels, and patterns, going by what it has sent: cleared by
-   * an UNSUBSCRIBE (PUNSUBSCRIBE) of all as it is sent, so a command pipelined behind one is judged
-   * as Redis would, once it has run, not by confirmations still on their way.
+   * The plain channels and the patterns the client holds, going by what it has sent (see
+   * applySubscription): subscribed mode is judged by them, as Redis would once the commands sent
+   * before have run, not by confirmations still on their way.
    */
-  private channels = false;
-  private patterns = false;
+  private readonly channels = new Set<string>();
+  private readonly patterns = new Set<string>();
   private closed = false;
 
   constructor(host: PubSubHost) {
@@ -55,7 +55,7 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
 
   /** From the first (S|P)SUBSCRIBE until the last subscription of any kind is gone, as Redis's CLIENT_PUBSUB. */
   get subscribed(): boolean {
-    return (this.tunnel?.subscribed === true && (this.channels || this.patterns)) || this.sharded?.subscribed === true;
+    return this.channels.size > 0 || this.patterns.size > 0 || this.sharded?.subscribed === true;
   }
 
   get context(): ProxyContext {
@@ -109,15 +109,13 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
       const address = this.host.context.router.ownerOf(slot) as string;
       this.tunnel = new PubSubTunnel(address, this.host.ownConnectionSettings(), this);
     }
-    if (spec.name === 'subscribe') this.channels = true;
-    else if (spec.name === 'psubscribe') this.patterns = true;
-    else if (view.argc === 1 && spec.name === 'unsubscribe') this.channels = false;
-    else if (view.argc === 1) this.patterns = false;
+    const subscribes = spec.name === 'subscribe' || spec.name === 'psubscribe';
+    applySubscription(spec.name === 'subscribe' || spec.name === 'unsubscribe' ? this.channels : this.patterns, view, subscribes);
     // The confirmations keep this command's place among the client's replies, whatever runs elsewhere meanwhile.
     const request = this.host.enqueue(EMPTY, -1, true);
     // Redis sends (un)subscribe confirmations under CLIENT REPLY OFF too.
     request.silent = false;
-    this.tunnel.sendInTurn(view.frame, request, spec.name === 'subscribe' || spec.name === 'psubscribe');
+    this.tunnel.sendInTurn(view.frame, request);
   }
 
   /** SSUBSCRIBE and SUNSUBSCRIBE: over tunnels to the masters of their channels' slots. */

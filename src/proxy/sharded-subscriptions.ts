@@ -1,12 +1,12 @@
 import { splitAddress } from '../cluster/address.ts';
 import { parseRedirect } from '../cluster/redirect.ts';
 import type { CommandSpec } from '../commands/command-spec.ts';
-import { arrayElements } from '../resp/reply-reader.ts';
+import { arrayElements, readString } from '../resp/reply-reader.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import type { PendingRequest } from './pending-request.ts';
 import type { ProxyContext } from './proxy-context.ts';
-import { isNoChannel, readShardedConfirmation, sunsubscribed, withCount } from './pubsub-replies.ts';
+import { applySubscription, isNoChannel, readShardedConfirmation, sunsubscribed, withCount } from './pubsub-replies.ts';
 import type { ConfirmationSink, PubSubClient, PubSubTunnel } from './pubsub-tunnel.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, MIXED_SLOTS, requestKeys, SLOT_NOT_SERVED } from './request-keys.ts';
 
@@ -61,13 +61,6 @@ export class ShardedSubscriptions {
   private readonly shards = new Map<string, ShardTunnel>();
   /** Commands (and forced unsubscriptions) whose confirmations are owed to the client, in its order. */
   private readonly order = new RingQueue<ShardedCommand>();
-  /** SSUBSCRIBEs sent and not yet answered: the client is in subscribed mode from the moment it sends one, as in Redis. */
-  private subscribing = 0;
-  /**
-   * An SUNSUBSCRIBE of all has been sent, and no SSUBSCRIBE since: the client holds no sharded
-   * channel once it has run, so a command pipelined behind it is judged as Redis would.
-   */
-  private droppedAll = false;
   private releasing = false;
   private closed = false;
 
@@ -75,16 +68,23 @@ export class ShardedSubscriptions {
     this.host = host;
   }
 
-  /** A sharded channel, or an SSUBSCRIBE on its way. */
+  /**
+   * The sharded channels the client holds, going by what it has sent (and the forced sunsubscribes
+   * it was given): subscribed mode is judged by them, as Redis would once the commands sent before
+   * have run, not by confirmations still on their way.
+   */
+  private readonly channels = new Set<string>();
+
+  /** A sharded channel held, or an SSUBSCRIBE on its way. */
   get subscribed(): boolean {
-    return !this.droppedAll && (this.subscribing > 0 || this.total() > 0);
+    return this.channels.size > 0;
   }
 
   /** SSUBSCRIBE and SUNSUBSCRIBE (arity already checked). */
   command(spec: CommandSpec, view: RequestView): void {
     const subscribes = spec.name === 'ssubscribe';
     if (!subscribes && view.argc === 1) {
-      this.droppedAll = true;
+      this.channels.clear();
       this.unsubscribe(view.frame, Kind.unsubscribeAll);
       return;
     }
@@ -100,12 +100,12 @@ export class ShardedSubscriptions {
       return;
     }
     if (!subscribes) {
+      applySubscription(this.channels, view, false);
       this.unsubscribe(view.frame, Kind.unsubscribe);
       return;
     }
+    applySubscription(this.channels, view, true);
     const command = this.start(view.frame, Kind.subscribe);
-    this.subscribing++;
-    this.droppedAll = false;
     this.sendTo(command, this.host.context.router.ownerOf(slot));
   }
 
@@ -131,6 +131,7 @@ export class ShardedSubscriptions {
     }
     // A forced sunsubscribe: the slot moved (resharding, failover). Its count is given in turn. The
     // client will subscribe again at once, so the map should catch up soon.
+    this.channels.delete(readString(confirmation.channel) ?? '');
     this.host.context.router.requestRefresh();
     const command = this.start(null, Kind.forced);
     // Not the reply to a command of the client's: not timed as one.
@@ -205,8 +206,9 @@ export class ShardedSubscriptions {
       if (redirect === null || redirect.ask) continue;
       pushes.splice(i, 1);
       command.redirects++;
-      // Sent again now, it may land behind an SUNSUBSCRIBE of all sent after it: then it stays.
-      this.droppedAll = false;
+      // Sent again now, it may land behind an SUNSUBSCRIBE of all sent after it: then it stays, and
+      // its channels are held again.
+      this.holdChannelsOf(command);
       router.noteMoved(redirect.slot, redirect.address);
       this.sendTo(command, redirect.address);
       return;
@@ -232,9 +234,21 @@ export class ShardedSubscriptions {
   /** Hands a command's confirmations to the client, each count made the total over its tunnels at that point. */
   private release(command: ShardedCommand): void {
     for (const part of command.parts) if (part.shard !== null) part.shard.unreleased--;
-    if (command.kind === Kind.subscribe) this.subscribing--;
     const out = command.kind === Kind.unsubscribe ? this.unsubscribed(command) : this.confirmed(command);
+    // An SSUBSCRIBE answered with an error (a MOVED past the redirect limit, no master for the
+    // slot) subscribed nothing: its channels are not held.
+    if (command.kind === Kind.subscribe && out.some((reply) => reply[0] === 45 /* - */)) this.forgetChannelsOf(command);
     command.request.completeInPieces(out);
+  }
+
+  private forgetChannelsOf(command: ShardedCommand): void {
+    const args = arrayElements(command.frame as Buffer) ?? [];
+    for (let a = 1; a < args.length; a++) this.channels.delete(readString(args[a]) ?? '');
+  }
+
+  private holdChannelsOf(command: ShardedCommand): void {
+    const args = arrayElements(command.frame as Buffer) ?? [];
+    for (let a = 1; a < args.length; a++) this.channels.add(readString(args[a]) ?? '');
   }
 
   /** What the parts brought, in order, counts made totals; a SUNSUBSCRIBE of all says "none" only when no tunnel had a channel. */

@@ -96,6 +96,16 @@ it("answers PUBSUB CHANNELS, NUMSUB and NUMPAT over every master's subscribers",
   }
 });
 
+it('runs a command pipelined behind the unsubscribe, by name, of the last channel', async () => {
+  const client = await RawClient.open(setup.proxy.port);
+  try {
+    client.write('SUBSCRIBE last:a\r\nUNSUBSCRIBE last:a\r\nSSUBSCRIBE last:s\r\nSUNSUBSCRIBE last:s\r\nPING\r\n');
+    expect(await client.read(5)).toEqual([['subscribe', 'last:a', 1], ['unsubscribe', 'last:a', 0], ['ssubscribe', 'last:s', 1], ['sunsubscribe', 'last:s', 0], 'PONG']);
+  } finally {
+    client.close();
+  }
+});
+
 it('answers the (S)SUBSCRIBE confirmations owed before a pipelined RESET, then RESET, then the rest', async () => {
   const client = await RawClient.open(setup.proxy.port);
   try {
