@@ -1,4 +1,4 @@
-import { KeyProcs, type CommandSpec } from '../commands/command-spec.ts';
+import { KeyProcs, KeySpecFlags, type CommandSpec } from '../commands/command-spec.ts';
 import { encodeError } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { findRequestKeys, requestKeys } from './request-keys.ts';
@@ -35,7 +35,7 @@ export class UserPermissions {
   check(spec: CommandSpec, view: RequestView): Buffer | null {
     if (this.denied[spec.id] !== 0) return noPermCommand(spec);
     const prefixes = this.prefixes;
-    if (prefixes === null || !spec.hasKeys) return null;
+    if (prefixes === null || !spec.hasKeys || namesOnlyChannels(spec)) return null;
     if (!findRequestKeys(spec, view)) return NOPERM_KEYS;
     const { indexes, count } = requestKeys;
     for (let i = 0; i < count; i++) {
@@ -45,6 +45,16 @@ export class UserPermissions {
     if ((spec.keyProc === KeyProcs.sort || spec.keyProc === KeyProcs.sortReadOnly) && sortReadsOtherKeys(view)) return NOPERM_KEYS;
     return null;
   }
+}
+
+/**
+ * SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE: their "keys" are shard channels (key specs flagged not_key),
+ * routed as keys but no key of the data set, and channels are not restricted (README).
+ */
+function namesOnlyChannels(spec: CommandSpec): boolean {
+  const keySpecs = spec.keySpecs;
+  for (let s = 0; s < keySpecs.length; s++) if ((keySpecs[s].flags & KeySpecFlags.notKey) === 0) return false;
+  return keySpecs.length > 0;
 }
 
 function startsWithAny(buffer: Uint8Array, start: number, end: number, prefixes: readonly Buffer[]): boolean {

@@ -104,6 +104,10 @@ describe('UserPermissions.check', () => {
     // Pub/sub channels are not keys: not restricted.
     expect(verdict(app, 'PUBLISH', 'news', 'm')).toBeNull();
     expect(verdict(app, 'SUBSCRIBE', 'news')).toBeNull();
+    // Shard channels are routed like keys, but are channels all the same (key specs flagged not_key).
+    expect(verdict(app, 'SPUBLISH', 'news', 'm')).toBeNull();
+    expect(verdict(app, 'SSUBSCRIBE', 'news')).toBeNull();
+    expect(verdict(app, 'SUNSUBSCRIBE', 'news')).toBeNull();
   });
 
   it("refuses SORT patterns that read keys built from the data, and keys it can't tell", () => {
