@@ -420,9 +420,14 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
 
   private sessionTransactions(): SessionTransactions {
     if (this.transactions === null) {
+      const session = this;
       this.transactions = new SessionTransactions({
         router: this.router,
         policies: this.context.policies,
+        table: this.context.table,
+        get permissions() {
+          return session.permissions;
+        },
         limits: this.context,
         replyLocal: (reply) => this.replyLocal(reply),
         enqueue: (frame, slot, readOnly) => this.enqueue(frame, slot, readOnly),

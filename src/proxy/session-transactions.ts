@@ -1,3 +1,5 @@
+import type { CommandTable } from '../commands/command-table.ts';
+import type { UserPermissions } from './user-permissions.ts';
 import type { CommandSpec } from '../commands/command-spec.ts';
 import { encodeError, OK_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
@@ -16,6 +18,9 @@ const EMPTY_ARRAY = Buffer.from('*0\r\n');
 export interface TransactionHost {
   readonly router: Router;
   readonly policies: CommandPolicies;
+  readonly table: CommandTable;
+  /** The client's user's restrictions now (null: none); a reload may change them between MULTI and EXEC. */
+  readonly permissions: UserPermissions | null;
   /** The request size limits a queued command is held to. */
   readonly limits: { protoMaxBulkLen: number; maxMultibulkLength: number };
   replyLocal(reply: Buffer): void;
@@ -89,6 +94,7 @@ export class SessionTransactions {
       if (transaction !== null) host.replyLocal(encodeError('ERR MULTI calls can not be nested'));
       else {
         this.transaction = new Transaction(this.watch?.slot ?? -1);
+        this.transaction.permissions = host.permissions;
         host.replyLocal(OK_REPLY);
       }
       return;
@@ -102,7 +108,10 @@ export class SessionTransactions {
     else if (spec.name === 'discard') host.replyLocal(OK_REPLY);
     else if (transaction.dirty) host.replyLocal(EXECABORT);
     else if (transaction.frames.length === 0) host.replyLocal(EMPTY_ARRAY);
-    else new TransactionRequest(host.enqueue(EMPTY, transaction.slot, transaction.readOnly), transaction).dispatch();
+    else {
+      transaction.recheck(host.permissions, host.table);
+      new TransactionRequest(host.enqueue(EMPTY, transaction.slot, transaction.readOnly), transaction).dispatch();
+    }
   }
 
   /**
@@ -170,6 +179,7 @@ export class SessionTransactions {
       host.replyLocal(WATCH_LOST);
       return;
     }
+    transaction.recheck(host.permissions, host.table);
     const target = host.enqueue(EMPTY, watch.slot, transaction.readOnly);
     const exec = new WatchedExec(target, transaction, connections.get(watch.address), () => host.unblock());
     host.sendWhenFirst(target, () => exec.send());

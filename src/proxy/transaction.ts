@@ -1,6 +1,10 @@
 import type { CommandSpec } from '../commands/command-spec.ts';
-import { encodeCommand, encodeError } from '../resp/encode.ts';
+import type { CommandTable } from '../commands/command-table.ts';
+import { encodeArray, encodeCommand, encodeError } from '../resp/encode.ts';
+import { RequestParser } from '../resp/request-parser.ts';
+import { arrayElements } from '../resp/reply-reader.ts';
 import type { RequestView } from '../resp/request-view.ts';
+import { NOPERM_KEYS, type UserPermissions } from './user-permissions.ts';
 import { Policy, type CommandPolicies, type PolicyKind } from './command-policy.ts';
 import { inDoubt, type PendingRequest } from './pending-request.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, isReadOnly, MIXED_SLOTS, requestKeys } from './request-keys.ts';
@@ -32,6 +36,10 @@ export class Transaction {
   dirty = false;
   /** While a client monitors: the queued commands' MONITOR arguments, shown at EXEC as Redis shows them when they run. */
   readonly monitorLines: Buffer[] = [];
+  /** The client's permissions when the commands were queued (see recheck); undefined until MULTI is answered. */
+  permissions: UserPermissions | null | undefined = undefined;
+  /** Commands a reload has denied since they were queued, by their place, with the error EXEC gives in it. */
+  private denied: Map<number, Buffer> | null = null;
 
   /** `slot`: the slot the client watches, whose keys alone the transaction may use; -1 when it watches none. */
   constructor(slot = -1) {
@@ -81,10 +89,61 @@ export class Transaction {
     return encodeError(`ERR slotgate: '${spec.name}' is not supported inside MULTI`);
   }
 
-  /** MULTI, the commands and EXEC, in one buffer. */
-  frame(): Buffer {
-    return Buffer.concat([MULTI, ...this.frames, EXEC], MULTI.length + this.bytes + EXEC.length);
+  /**
+   * At EXEC, with the client's permissions now: if a reload changed them since the commands were
+   * queued, each is checked again, and one now denied is not sent; EXEC's reply carries Redis 7.0's
+   * NOPERM in its place, and the others run, as Redis does for ACL rules changed meanwhile.
+   */
+  recheck(current: UserPermissions | null, table: CommandTable): void {
+    if (current === this.permissions || current === null || this.permissions === undefined) return;
+    const denied = new Map<number, Buffer>();
+    let index = 0;
+    const parser = new RequestParser(
+      {
+        onRequest: (view) => {
+          const spec = table.lookup(view);
+          const refusal = spec === undefined ? null : current.check(spec, view);
+          if (refusal !== null) denied.set(index, permissionsChanged(refusal === NOPERM_KEYS ? 'no permission to touch the specified keys' : 'no permission to execute the command or subcommand'));
+        },
+        // The frames were parsed once already.
+        onProtocolError: () => {},
+      },
+      { protoMaxBulkLen: Number.MAX_SAFE_INTEGER, maxMultibulkLength: Number.MAX_SAFE_INTEGER },
+    );
+    for (; index < this.frames.length; index++) parser.feed(this.frames[index]);
+    this.denied = denied.size === 0 ? null : denied;
   }
+
+  /** Replies the frame gets: MULTI's, one per command sent, EXEC's. */
+  get replyCount(): number {
+    return this.frames.length - (this.denied?.size ?? 0) + 2;
+  }
+
+  /** MULTI, the commands (less those a reload denied) and EXEC, in one buffer. */
+  frame(): Buffer {
+    const denied = this.denied;
+    if (denied === null) return Buffer.concat([MULTI, ...this.frames, EXEC], MULTI.length + this.bytes + EXEC.length);
+    return Buffer.concat([MULTI, ...this.frames.filter((_, index) => !denied.has(index)), EXEC]);
+  }
+
+  /** EXEC's reply for the client: with the NOPERM of each command a reload denied put in its place. */
+  execReply(reply: Buffer): Buffer {
+    const denied = this.denied;
+    if (denied === null) return reply;
+    const results = arrayElements(reply);
+    // Nil (a watched key changed) or an error: nothing ran.
+    if (results === null) return reply;
+    const out: Buffer[] = [];
+    for (let index = 0, sent = 0; index < this.frames.length; index++) out.push(denied.get(index) ?? results[sent++]);
+    return encodeArray(out);
+  }
+}
+
+/** Redis 7.0's words (multi.c) for a queued command that ACL rules changed since denies. */
+function permissionsChanged(reason: string): Buffer {
+  return encodeError(
+    `NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ${reason}`,
+  );
 }
 
 /**
@@ -112,6 +171,7 @@ export class TransactionRequest implements RoutedRequest {
   private clusterError: Buffer | null = null;
   private failure: string | null = null;
   private failureWritten = false;
+  private readonly transaction: Transaction;
 
   constructor(target: PendingRequest, transaction: Transaction) {
     this.target = target;
@@ -120,7 +180,8 @@ export class TransactionRequest implements RoutedRequest {
     this.affinity = target.affinity;
     this.resp3 = target.resp3;
     this.readOnly = transaction.readOnly;
-    this.replyCount = transaction.frames.length + 2;
+    this.replyCount = transaction.replyCount;
+    this.transaction = transaction;
   }
 
   /** Sends it the first time; retries come back through the router. */
@@ -149,7 +210,7 @@ export class TransactionRequest implements RoutedRequest {
       router.retryLater(this, clusterError.toString('latin1', 1, clusterError.length - 2));
       return;
     }
-    this.target.complete(reply);
+    this.target.complete(this.transaction.execReply(reply));
   }
 
   onFailure(message: string, written: boolean): void {

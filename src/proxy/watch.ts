@@ -46,14 +46,16 @@ export class WatchedExec implements ReplyTarget {
   private readonly replyCount: number;
   private readonly connection: BackendConnection;
   private readonly onDone: () => void;
+  private readonly transaction: Transaction;
   private received = 0;
   private written = false;
 
   constructor(target: PendingRequest, transaction: Transaction, connection: BackendConnection, onDone: () => void) {
     this.target = target;
+    this.transaction = transaction;
     this.frame = transaction.frame();
     this.readOnly = transaction.readOnly;
-    this.replyCount = transaction.frames.length + 2;
+    this.replyCount = transaction.replyCount;
     this.connection = connection;
     this.onDone = onDone;
   }
@@ -64,7 +66,7 @@ export class WatchedExec implements ReplyTarget {
 
   onReply(reply: Buffer): void {
     // MULTI's +OK and the +QUEUED (or an error, then EXEC answers EXECABORT) of each command.
-    if (++this.received === this.replyCount) this.finish(reply);
+    if (++this.received === this.replyCount) this.finish(this.transaction.execReply(reply));
   }
 
   onFailure(message: string, written: boolean): void {

@@ -145,4 +145,23 @@ describe('users of slotgate', () => {
     admin.close();
     proxy.applySettings(settings);
   });
+
+  it('EXEC after a reload took rights away: the denied commands get NOPERM in their place, the others run', async () => {
+    const app = await logIn('app1', 'app1-new');
+    try {
+      app.write('MULTI\r\nSET app1:{tx}a 1\r\nGET app1:{tx}a\r\nSET app1:{tx}b 2\r\n');
+      expect(await app.read(4)).toEqual(['OK', 'QUEUED', 'QUEUED', 'QUEUED']);
+      proxy.applySettings({ ...settings, users: [users[0], { ...users[1], access: 'readonly' }, users[2]] });
+      // As redis-server 7.0.15 answers after ACL SETUSER ... -@write between MULTI and EXEC.
+      const changed =
+        'NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. ' +
+        'This command is no longer allowed for the following reason: no permission to execute the command or subcommand';
+      const results = (await app.command('EXEC')) as unknown[];
+      expect(results.map((result) => (result === null ? null : message(result)))).toEqual([changed, null, changed]);
+      expect(await app.command('EXISTS', 'app1:{tx}a', 'app1:{tx}b')).toBe(0);
+    } finally {
+      app.close();
+      proxy.applySettings(settings);
+    }
+  });
 });
