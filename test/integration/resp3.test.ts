@@ -270,6 +270,38 @@ describe('pub/sub in RESP3', () => {
     }
   });
 
+  it('delivers the messages held behind a BLPOP in order once it returns, and counts their upkeep against the limit', async () => {
+    const proxy = await startTestProxy(setup.cluster.seeds, { maxClientOutputBytes: 64 * 1024 });
+    try {
+      const subscribe = async (channel: string): Promise<RawClient> => {
+        const subscriber = await RawClient.open(proxy.port, { resp3: true });
+        open.push(subscriber);
+        expect(await subscriber.command('HELLO', '3')).toBeInstanceOf(Map);
+        subscriber.send('SUBSCRIBE', channel);
+        expect(await subscriber.read(1)).toEqual([{ push: ['subscribe', channel, 1] }]);
+        return subscriber;
+      };
+      const publisher = await resp2Client();
+      // 50 small messages wait behind a BLPOP, then come in order right after its reply.
+      const patient = await subscribe('resp3:held');
+      patient.send('BLPOP', '{resp3:held}list', '0');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 50; i++) await publisher.command('PUBLISH', 'resp3:held', `m${i}`);
+      await publisher.command('RPUSH', '{resp3:held}list', 'done');
+      const replies = await patient.read(51);
+      expect(replies[0]).toEqual(['{resp3:held}list', 'done']);
+      expect(replies.slice(1)).toEqual(Array.from({ length: 50 }, (_, i) => ({ push: ['message', 'resp3:held', `m${i}`] })));
+      // 1,000 messages of ~50 bytes are under 64 KiB as bytes, but not with what holding each costs.
+      const flooded = await subscribe('resp3:small');
+      flooded.send('BLPOP', 'resp3:never', '0');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 1000; i++) await publisher.command('PUBLISH', 'resp3:small', 'x');
+      await flooded.closed();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('keeps confirmations in order with the replies to commands sent after them', async () => {
     const client = await resp3Client();
     await client.command('SET', 'resp3:order', 'v');
