@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
-import { clusterSlots, nodeCommand, nodeId } from '../helpers/cluster-admin.ts';
+import { clusterSlots, infoField, nodeCommand, nodeId } from '../helpers/cluster-admin.ts';
 import { clusterWithProxy } from '../helpers/cluster-with-proxy.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 
@@ -278,7 +278,13 @@ it('serves redis-cli as a sharded subscriber', async () => {
 
 // Last: it changes which nodes are masters.
 it('forwards the sunsubscribe of a master demoted by a failover, and follows the channel to the promoted one', async () => {
-  const [first] = await clusterSlots(setup.cluster.seeds[0]);
+  // After the slot moves of earlier tests, wait until the first master's replica is listed and in
+  // sync: a manual failover is refused otherwise.
+  let first = (await clusterSlots(setup.cluster.seeds[0]))[0];
+  await eventually(async () => {
+    first = (await clusterSlots(setup.cluster.seeds[0]))[0];
+    return first.replicas.length > 0 && infoField(String(await nodeCommand(first.replicas[0], 'INFO', 'replication')), 'master_link_status') === 'up';
+  }, 'a replica in sync to fail over to', 10_000);
   const [demoted, promoted] = [first.master, first.replicas[0]];
   const channel = await channelOn(0, 'fo');
   const subscriber = await client();
