@@ -127,10 +127,7 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
         // command unblocked); what it sends meanwhile waits in the parser, up to a bound.
         if (this.blocked && this.parser.bufferedBytes > BLOCKED_READ_LIMIT) this.pauseReading();
       } catch (error) {
-        // A bug of ours must cost this one client its connection, never the whole proxy.
-        this.context.logger.error({ err: error, client: this.remoteAddress }, 'internal error handling a request');
-        this.replyLocal(encodeError('ERR slotgate: internal error; closing the connection'));
-        this.closeAfterReplies();
+        this.onInternalError(error);
       }
     });
     socket.on('drain', () => {
@@ -449,7 +446,7 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
     this.blocked = false;
     if (this.closed) return;
     if (this.readingPaused) this.resumeIfRoom();
-    else if (!this.closing) this.parser.resume();
+    else if (!this.closing) this.resumeParsing();
   }
 
   /** A slot of the master this client's keyless traffic sticks to (PUBLISH, its subscriptions); -1 when there is none. */

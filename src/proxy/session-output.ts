@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ProxyMetrics } from '../observability/metrics.ts';
 import type { RequestParser } from '../resp/request-parser.ts';
+import { encodeError } from '../resp/encode.ts';
 import { scheduleFlush, type Flushable } from '../util/flush-scheduler.ts';
 import { writeBatch } from '../util/write-batch.ts';
 import type { ClientSession } from './client-session.ts';
@@ -9,6 +10,7 @@ import { PendingRequest } from './pending-request.ts';
 import type { ProxyContext } from './proxy-context.ts';
 
 const EMPTY = Buffer.alloc(0);
+const INTERNAL_ERROR = encodeError('ERR slotgate: internal error; closing the connection');
 /**
  * What one piece of held unasked output costs beyond its bytes (its Buffer object, its slot in the
  * list), counted against maxClientOutputBytes with them, so small messages can't take many times
@@ -243,6 +245,26 @@ export abstract class SessionOutput implements Flushable {
     if (this.pending > this.context.maxPendingPerClient / 2) return;
     this.readingPaused = false;
     this.socket.resume();
-    this.parser.resume();
+    this.resumeParsing();
+  }
+
+  /**
+   * Parses what the client sent while it was held. This runs inside whatever freed it (a node's
+   * reply, a retry timer, a drain), so a throw here would fail that instead: a backend connection
+   * and every client on it, or the process. Caught, it costs this one client its connection.
+   */
+  protected resumeParsing(): void {
+    try {
+      this.parser.resume();
+    } catch (error) {
+      this.onInternalError(error);
+    }
+  }
+
+  /** A bug of ours while handling this client's requests: it must cost this one client its connection, never the whole proxy. */
+  protected onInternalError(error: unknown): void {
+    this.context.logger.error({ err: error, client: this.remoteAddress }, 'internal error handling a request');
+    this.replyLocal(INTERNAL_ERROR);
+    this.closeAfterReplies();
   }
 }
