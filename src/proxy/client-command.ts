@@ -104,9 +104,10 @@ function describe(session: LocalSession): string {
   // The monotonic clock, as the session stamps its reads with it; never below 0.
   const idle = Math.max(0, Math.floor((performance.now() - session.lastReadAt) / 1000));
   const name = session.name === null ? '' : session.name.toString('latin1');
+  const [sub, psub, ssub] = session.subscriptionCounts;
   return (
     `id=${session.id} addr=${session.remoteAddress} laddr=${session.localAddress} fd=-1 name=${name} ` +
-    `age=${age} idle=${idle} flags=${session.monitoring ? 'O' : session.subscribed ? 'P' : 'N'} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
+    `age=${age} idle=${idle} flags=${session.monitoring ? 'O' : session.subscribed ? 'P' : 'N'} db=0 sub=${sub} psub=${psub} ssub=${ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
     `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=${session.user.name} redir=-1 resp=${session.resp3 ? 3 : 2}`
   );
 }

@@ -29,6 +29,7 @@ import type { ProxyContext } from './proxy-context.ts';
 const EMPTY = Buffer.alloc(0);
 
 const RESET_REPLY = Buffer.from('+RESET\r\n');
+const NO_SUBSCRIPTIONS = [0, 0, 0] as const;
 
 /**
  * Local commands that change which connections to the nodes serve the client (HELLO switching
@@ -318,6 +319,10 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
 
   get subscribed(): boolean {
     return this.pubsub?.subscribed === true;
+  }
+
+  get subscriptionCounts(): readonly [number, number, number] {
+    return this.pubsub?.counts ?? NO_SUBSCRIPTIONS;
   }
 
   /**

@@ -34,6 +34,8 @@ export interface LocalSession extends AuthSession {
   readonly connected: boolean;
   /** Subscribed to a channel or pattern: a client of type pubsub. */
   readonly subscribed: boolean;
+  /** Its plain channels, patterns and sharded channels, for CLIENT LIST's sub, psub and ssub. */
+  readonly subscriptionCounts: readonly [number, number, number];
   /** Closes the connection at once (CLIENT KILL of another client). */
   destroy(): void;
   /** The client speaks RESP3 (after HELLO 3). */

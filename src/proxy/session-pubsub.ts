@@ -58,6 +58,11 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
     return this.channels.size > 0 || this.patterns.size > 0 || this.sharded?.subscribed === true;
   }
 
+  /** Plain channels, patterns and sharded channels the client holds, by what it has sent. */
+  get counts(): readonly [number, number, number] {
+    return [this.channels.size, this.patterns.size, this.sharded?.channelCount ?? 0];
+  }
+
   get context(): ProxyContext {
     return this.host.context;
   }

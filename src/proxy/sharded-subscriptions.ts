@@ -80,6 +80,10 @@ export class ShardedSubscriptions {
     return this.channels.size > 0;
   }
 
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
   /** SSUBSCRIBE and SUNSUBSCRIBE (arity already checked). */
   command(spec: CommandSpec, view: RequestView): void {
     const subscribes = spec.name === 'ssubscribe';

@@ -46,6 +46,7 @@ export function fakeLocalSession<T extends Partial<LocalSession>>(fields: T = {}
     resp3: false,
     connected: true,
     subscribed: false,
+    subscriptionCounts: [0, 0, 0] as const,
     monitoring: false,
     closeAfterReplies() {},
     destroy() {},

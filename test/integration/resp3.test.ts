@@ -302,6 +302,16 @@ describe('pub/sub in RESP3', () => {
     }
   });
 
+  it('shows its subscriptions in CLIENT INFO: sub, psub and ssub, flags=P', async () => {
+    const client = await resp3Client();
+    client.write('SUBSCRIBE info:a info:b\r\nPSUBSCRIBE info:*\r\nSSUBSCRIBE info:s\r\n');
+    expect(await client.read(4)).toHaveLength(4);
+    expect(String(await client.command('CLIENT', 'INFO'))).toMatch(/ flags=P .* sub=2 psub=1 ssub=1 /);
+    client.write('UNSUBSCRIBE\r\nPUNSUBSCRIBE\r\nSUNSUBSCRIBE\r\n');
+    expect(await client.read(4)).toHaveLength(4);
+    expect(String(await client.command('CLIENT', 'INFO'))).toMatch(/ flags=N .* sub=0 psub=0 ssub=0 /);
+  });
+
   it('keeps confirmations in order with the replies to commands sent after them', async () => {
     const client = await resp3Client();
     await client.command('SET', 'resp3:order', 'v');
