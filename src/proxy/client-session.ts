@@ -363,7 +363,10 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
     // slotgate's own answer: not timed as the cluster's.
     target.commandId = -1;
     this.sendWhenFirst(target, () => {
-      target.complete(answerLocally(spec, view, this));
+      const reply = answerLocally(spec, view, this);
+      // RESET turns CLIENT REPLY back on, and is answered itself (nothing was parsed meanwhile).
+      target.silent = this.silent;
+      target.complete(reply);
       this.unblock();
     });
   }

@@ -116,6 +116,13 @@ describe('per-client state slotgate keeps', () => {
     raw.close();
   });
 
+  it('RESET turns CLIENT REPLY back on and is answered, also behind a silenced reply still owed', async () => {
+    const raw = await RawClient.open(setup.proxy.port);
+    raw.write('CLIENT REPLY OFF\r\nGET reply:c\r\nRESET\r\nPING\r\nCLIENT REPLY OFF\r\nRESET\r\nPING\r\n');
+    expect(await raw.read(4)).toEqual(['RESET', 'PONG', 'RESET', 'PONG']);
+    raw.close();
+  });
+
   it('CLIENT LIST and CLIENT INFO describe the clients of slotgate', async () => {
     const a = await RawClient.open(setup.proxy.port);
     const b = await RawClient.open(setup.proxy.port);
