@@ -72,9 +72,10 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
   /** How MONITOR shows this client: its address, or `unix:<path>` for a Unix-socket client, as Redis does. */
   readonly monitorName: string;
 
-  /** CLIENT REPLY OFF in force, and SKIP pending. */
+  /** CLIENT REPLY OFF in force, SKIP pending, and whether SKIP silences the request being handled. */
   private repliesOff = false;
   private skipNext = false;
+  private skipped = false;
 
   /** Connections of this client's own, for blocking commands and WATCH. */
   private dedicated: DedicatedConnections | null = null;
@@ -84,6 +85,8 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
    * (see sendWhenFirst).
    */
   private heldSend: { target: PendingRequest; send: () => void } | null = null;
+  /** The MONITOR line of a HELLO or RESET waiting its turn (see answerWhenFirst). */
+  private shownWhenRun: Buffer | null = null;
 
   /** Pub/sub state (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE), once the client has subscribed. */
   private pubsub: SessionPubSub | null = null;
@@ -143,6 +146,7 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
   onRequest(view: RequestView): void {
     if (this.closing || this.closed) return;
     this.silent = this.repliesOff || this.skipNext;
+    this.skipped = this.skipNext;
     this.skipNext = false;
     const spec = this.context.table.lookup(view);
     if (spec === undefined) {
@@ -194,8 +198,11 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
         routeByKeys(this, spec, view);
         return Outcome.ran;
       case Policy.local:
-        if (this.head !== null && WAITS_FOR_EARLIER_REPLIES.includes(spec.name)) this.answerWhenFirst(spec, view.detach());
-        else this.replyLocal(answerLocally(spec, view, this));
+        if (this.head !== null && WAITS_FOR_EARLIER_REPLIES.includes(spec.name)) {
+          this.answerWhenFirst(spec, view.detach());
+          return Outcome.deferred;
+        }
+        this.replyLocal(answerLocally(spec, view, this));
         return Outcome.ran;
       case Policy.anyMaster:
         this.router.dispatchToAnyMaster(this.enqueue(view.frame, -1, isReadOnly(spec)));
@@ -266,6 +273,9 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
     this.pubsub?.close();
     this.pubsub = null;
     this.setReplyMode('on');
+    // As Redis: RESET clears CLIENT REPLY OFF and a SKIP still to come, but a SKIP that applies to
+    // RESET itself still silences its reply.
+    this.silent = this.skipped;
     this.name = null;
     if (this.resp3) this.setProtocol(false);
     const defaultUser = this.context.users.defaultUser;
@@ -364,11 +374,21 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
     target.commandId = -1;
     this.sendWhenFirst(target, () => {
       const reply = answerLocally(spec, view, this);
-      // RESET turns CLIENT REPLY back on, and is answered itself (nothing was parsed meanwhile).
+      // RESET turns CLIENT REPLY OFF off, and is answered itself (nothing was parsed meanwhile).
       target.silent = this.silent;
-      target.complete(reply);
+      // Messages and MONITOR lines that came while it waited were queued behind it, but came before
+      // it ran: they go ahead of its reply, in the protocol and subscriptions they were sent in.
+      target.completeInPieces([...this.takeUnaskedBehind(target), reply]);
+      const shown = this.shownWhenRun;
+      this.shownWhenRun = null;
+      // Shown once run, as Redis shows a command: after RESET, not to this client any more.
+      if (shown !== null) this.context.monitors.publish(this.monitorName, shown);
       this.unblock();
     });
+  }
+
+  showWhenRun(args: Buffer): void {
+    this.shownWhenRun = args;
   }
 
   /** For the connections this client opens of its own (blocking, pub/sub): in its protocol. */

@@ -34,6 +34,8 @@ export class PendingRequest implements RoutedRequest {
   arrivedAt = 0;
   /** Under CLIENT REPLY OFF/SKIP: carried out, but its reply is not sent. */
   silent = false;
+  /** Unasked output held here behind a reply owed (SessionOutput.sendUnasked): what it counts against the limit. */
+  heldCost = 0;
   next: PendingRequest | null = null;
 
   constructor(session: ClientSession, frame: Buffer, slot: number, readOnly: boolean) {

@@ -95,3 +95,14 @@ export function applySubscription(names: Set<string>, view: RequestView, subscri
     else names.delete(view.argString(i));
   }
 }
+
+/**
+ * A bulk string element's bytes as latin1 text: one character per byte, as RequestView.argString
+ * reads the names a client sends, so the two compare equal whatever the bytes (readString decodes
+ * UTF-8, under which a non-ASCII name would never match).
+ */
+export function bulkLatin1(element: Buffer): string {
+  if (element[0] !== 36 /* $ */) return readString(element) ?? '';
+  const start = element.indexOf(10) + 1;
+  return element.toString('latin1', start, element.length - 2);
+}

@@ -8,7 +8,8 @@ import type { ProxyContext } from './proxy-context.ts';
 import type { Transaction } from './transaction.ts';
 
 /** What a session made of a request, for MONITOR: run (or sent on), queued in MULTI, or refused. */
-export const Outcome = { ran: 0, queued: 1, refused: 2 } as const;
+/** deferred: it runs once the replies owed ahead of it are in (HELLO, RESET); shown then. */
+export const Outcome = { ran: 0, queued: 1, refused: 2, deferred: 3 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 /** Commands a client in MONITOR mode may not send, as in Redis, which flags it a replica. */
@@ -28,6 +29,8 @@ export interface MonitoredSession {
   dispatch(spec: CommandSpec, kind: PolicyKind, view: RequestView): Outcome;
   /** Answers an error for a refused command (inside MULTI, dooming it). */
   refuse(reply: Buffer): void;
+  /** Shows `args` to the monitors once the deferred command they belong to runs. */
+  showWhenRun(args: Buffer): void;
 }
 
 /**
@@ -52,6 +55,10 @@ export function runMonitored(session: MonitoredSession, spec: CommandSpec, kind:
   if (args === null || outcome === Outcome.refused) return;
   if (outcome === Outcome.queued) {
     transaction?.monitorLines.push(args);
+    return;
+  }
+  if (outcome === Outcome.deferred) {
+    session.showWhenRun(args);
     return;
   }
   const monitors = session.context.monitors;

@@ -127,7 +127,8 @@ export abstract class SessionOutput implements Flushable {
       scheduleFlush(this);
       return;
     }
-    this.heldUnaskedBytes += bytes.length + HELD_PIECE_UPKEEP;
+    const cost = bytes.length + HELD_PIECE_UPKEEP;
+    this.heldUnaskedBytes += cost;
     if (this.heldUnaskedBytes > this.context.maxClientOutputBytes) {
       this.context.logger.warn({ client: this.remoteAddress, bytes: this.heldUnaskedBytes }, `${what} held behind a pending reply passed the client output limit; closing it`);
       this.socket.destroy();
@@ -139,11 +140,13 @@ export abstract class SessionOutput implements Flushable {
     const last = this.heldUnasked;
     if (last !== null && last === this.tail) {
       (last.pieces as Buffer[]).push(held);
+      last.heldCost += cost;
       return;
     }
     const request = this.queueReady(held);
     request.silent = false;
     request.pieces = [held];
+    request.heldCost = cost;
     this.heldUnasked = request;
   }
 
@@ -166,6 +169,8 @@ export abstract class SessionOutput implements Flushable {
         }
         if (head.commandId >= 0) this.metrics.latency.completed(head.commandId, head.arrivedAt);
       }
+      // Held unasked output written: no longer held (the list may never empty for a busy client).
+      if (head.heldCost !== 0) this.heldUnaskedBytes -= head.heldCost;
       this.pending--;
       head = head.next;
     }
@@ -221,6 +226,26 @@ export abstract class SessionOutput implements Flushable {
   /** Closes at once. */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Unlinks the held unasked output queued right behind `target` (the head, whose client sends
+   * nothing meanwhile) and returns its pieces, so that they can go out ahead of target's reply. Stops
+   * at anything not ready yet (a forced sunsubscribe waiting its turn), which stays behind.
+   */
+  protected takeUnaskedBehind(target: PendingRequest): Buffer[] {
+    const pieces: Buffer[] = [];
+    let held = target.next;
+    for (; held !== null && held.reply !== null; held = held.next) {
+      if (held.pieces !== null) pieces.push(...held.pieces);
+      else pieces.push(held.reply);
+      this.heldUnaskedBytes -= held.heldCost;
+      this.pending--;
+    }
+    target.next = held;
+    if (held === null) this.tail = target;
+    if (this.heldUnasked !== null && this.heldUnasked !== held) this.heldUnasked = null;
+    return pieces;
   }
 
   /** The socket is gone: requests still at the backends finish there, and their replies are dropped. */

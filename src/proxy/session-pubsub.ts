@@ -6,7 +6,7 @@ import type { ProxyContext } from './proxy-context.ts';
 import { Policy, type PolicyKind } from './command-policy.ts';
 import type { PendingRequest } from './pending-request.ts';
 import { applySubscription, subscribedPong } from './pubsub-replies.ts';
-import { PubSubTunnel, type PubSubClient } from './pubsub-tunnel.ts';
+import { PubSubTunnel, type ConfirmationSink, type PubSubClient } from './pubsub-tunnel.ts';
 import { SLOT_NOT_SERVED } from './request-keys.ts';
 import { ShardedSubscriptions, type ShardedHost } from './sharded-subscriptions.ts';
 
@@ -115,12 +115,13 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
       this.tunnel = new PubSubTunnel(address, this.host.ownConnectionSettings(), this);
     }
     const subscribes = spec.name === 'subscribe' || spec.name === 'psubscribe';
-    applySubscription(spec.name === 'subscribe' || spec.name === 'unsubscribe' ? this.channels : this.patterns, view, subscribes);
+    const names = spec.name === 'subscribe' || spec.name === 'unsubscribe' ? this.channels : this.patterns;
+    applySubscription(names, view, subscribes);
     // The confirmations keep this command's place among the client's replies, whatever runs elsewhere meanwhile.
     const request = this.host.enqueue(EMPTY, -1, true);
     // Redis sends (un)subscribe confirmations under CLIENT REPLY OFF too.
     request.silent = false;
-    this.tunnel.sendInTurn(view.frame, request);
+    this.tunnel.sendInTurn(view.frame, subscribes ? new SubscribeConfirmations(request, view, names) : request);
   }
 
   /** SSUBSCRIBE and SUNSUBSCRIBE: over tunnels to the masters of their channels' slots. */
@@ -154,5 +155,26 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
     this.closed = true;
     this.tunnel?.close();
     this.sharded?.close();
+  }
+}
+
+/**
+ * A (P)SUBSCRIBE's confirmations, on their way to the client: if the node refused it (a NOPERM for
+ * channels the nodes' user may not use, say), the names it would have added are not held.
+ */
+export class SubscribeConfirmations implements ConfirmationSink {
+  private readonly request: PendingRequest;
+  private readonly added: string[] = [];
+  private readonly names: Set<string>;
+
+  constructor(request: PendingRequest, view: RequestView, names: Set<string>) {
+    this.request = request;
+    this.names = names;
+    for (let i = 1; i < view.argc; i++) this.added.push(view.argString(i));
+  }
+
+  completeInPieces(pieces: Buffer[]): void {
+    if (pieces.some((piece) => piece[0] === 45 /* - */)) for (const name of this.added) this.names.delete(name);
+    this.request.completeInPieces(pieces);
   }
 }

@@ -1,12 +1,12 @@
 import { splitAddress } from '../cluster/address.ts';
 import { parseRedirect } from '../cluster/redirect.ts';
 import type { CommandSpec } from '../commands/command-spec.ts';
-import { arrayElements, readString } from '../resp/reply-reader.ts';
+import { arrayElements } from '../resp/reply-reader.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { RingQueue } from '../util/ring-queue.ts';
 import type { PendingRequest } from './pending-request.ts';
 import type { ProxyContext } from './proxy-context.ts';
-import { applySubscription, isNoChannel, readShardedConfirmation, sunsubscribed, withCount } from './pubsub-replies.ts';
+import { applySubscription, bulkLatin1, isNoChannel, readShardedConfirmation, sunsubscribed, withCount } from './pubsub-replies.ts';
 import type { ConfirmationSink, PubSubClient, PubSubTunnel } from './pubsub-tunnel.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, MIXED_SLOTS, requestKeys, SLOT_NOT_SERVED } from './request-keys.ts';
 
@@ -135,7 +135,7 @@ export class ShardedSubscriptions {
     }
     // A forced sunsubscribe: the slot moved (resharding, failover). Its count is given in turn. The
     // client will subscribe again at once, so the map should catch up soon.
-    this.channels.delete(readString(confirmation.channel) ?? '');
+    this.channels.delete(bulkLatin1(confirmation.channel));
     this.host.context.router.requestRefresh();
     const command = this.start(null, Kind.forced);
     // Not the reply to a command of the client's: not timed as one.
@@ -247,12 +247,12 @@ export class ShardedSubscriptions {
 
   private forgetChannelsOf(command: ShardedCommand): void {
     const args = arrayElements(command.frame as Buffer) ?? [];
-    for (let a = 1; a < args.length; a++) this.channels.delete(readString(args[a]) ?? '');
+    for (let a = 1; a < args.length; a++) this.channels.delete(bulkLatin1(args[a]));
   }
 
   private holdChannelsOf(command: ShardedCommand): void {
     const args = arrayElements(command.frame as Buffer) ?? [];
-    for (let a = 1; a < args.length; a++) this.channels.add(readString(args[a]) ?? '');
+    for (let a = 1; a < args.length; a++) this.channels.add(bulkLatin1(args[a]));
   }
 
   /** What the parts brought, in order, counts made totals; a SUNSUBSCRIBE of all says "none" only when no tunnel had a channel. */

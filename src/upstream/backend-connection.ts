@@ -87,10 +87,10 @@ export class BackendConnection implements Flushable {
   private loginGeneration = -1;
   /** Told once that the node needs no password. */
   private authUnneededLogged = false;
-  /** Reads from the node, counted so that checkReplies can tell progress between its looks, and bytes written at its last look. */
+  /** Reads from the node, counted so that checkReplies can tell progress between its looks, and bytes the kernel had taken at its last look. */
   private reads = 0;
   private readsAtLastCheck = 0;
-  private bytesWrittenAtLastCheck = 0;
+  private takenAtLastCheck = 0;
   /** When checkReplies first saw replies owed and nothing read since; 0 while none are owed. */
   private owedSince = 0;
 
@@ -204,19 +204,27 @@ export class BackendConnection implements Flushable {
   }
 
   /**
-   * Drops the connection when it has owed replies for `timeoutMs` with no byte read and none
-   * written (a large request still being sent is progress too): a node that froze or that the
-   * network cut off silently (no reset) would otherwise hold its requests until the kernel gives
-   * up, many minutes later. Called by one coarse timer for every shared connection
-   * (see ReplyTimeout), so the data path only counts reads; the timeout fires between `timeoutMs` and
-   * two timer periods more after the last byte (or the first request owed).
+   * Drops the connection when it has owed replies for `timeoutMs` with no byte read: a node that
+   * froze or that the network cut off silently (no reset) would otherwise hold its requests until
+   * the kernel gives up, many minutes later. A large request still being sent, held back by the
+   * kernel, counts as progress too; bytes the kernel takes at once do not (a frozen node's kernel
+   * still takes a trickle of small requests). Called by one coarse timer for every shared
+   * connection (see ReplyTimeout), so the data path only counts reads; the timeout fires between
+   * `timeoutMs` and two timer periods more after the last progress (or the first request owed).
    */
   checkReplies(now: number, timeoutMs: number): void {
-    const bytesWritten = this.socket?.bytesWritten ?? 0;
-    if (!this.ready || this.written === 0 || this.owedSince === 0 || this.reads !== this.readsAtLastCheck || bytesWritten !== this.bytesWrittenAtLastCheck) {
-      this.owedSince = !this.ready || this.written === 0 ? 0 : now;
+    const socket = this.socket;
+    const taken = socket === null ? 0 : socket.bytesWritten - socket.writableLength;
+    const sending = socket !== null && socket.writableLength > 0 && taken !== this.takenAtLastCheck;
+    this.takenAtLastCheck = taken;
+    if (!this.ready || this.written === 0) {
+      this.owedSince = 0;
       this.readsAtLastCheck = this.reads;
-      this.bytesWrittenAtLastCheck = bytesWritten;
+      return;
+    }
+    if (this.owedSince === 0 || this.reads !== this.readsAtLastCheck || sending) {
+      this.owedSince = now;
+      this.readsAtLastCheck = this.reads;
       return;
     }
     if (now - this.owedSince >= timeoutMs) this.abort(`no reply for ${timeoutMs} ms (replyTimeoutMs)`);

@@ -102,6 +102,24 @@ describe('MONITOR', () => {
     watcher.close();
   });
 
+  it('sends a monitor its lines ahead of a RESET pipelined behind a reply owed, and none of the RESET itself', async () => {
+    const watcher = await monitor();
+    const other = await monitor();
+    try {
+      watcher.write('INFO server\r\nRESET\r\nPING\r\n');
+      const [info, line, reset, pong] = await watcher.read(4);
+      expect(String(info)).toMatch(/redis_version/);
+      expect(String(line)).toMatch(/"INFO" "server"$/);
+      expect([reset, pong]).toEqual(['RESET', 'PONG']);
+      // Another monitor sees the RESET once it ran, and the PING that followed.
+      const seen = await lines(other, 3);
+      expect(seen.map((entry) => entry.args)).toEqual(['"INFO" "server"', '"RESET"', '"PING"']);
+    } finally {
+      watcher.close();
+      other.close();
+    }
+  });
+
   it('closes a monitor that does not read once its output passes maxClientOutputBytes, while other clients carry on', async () => {
     const watcher = await monitor();
     watcher.socket.pause();

@@ -20,7 +20,8 @@ const RETRY_BUDGET_MS = 1200;
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0, nodeTimeoutMs: 60_000 });
-  proxy = await startTestProxy(cluster.seeds, { replyTimeoutMs: REPLY_TIMEOUT_MS, retryBudgetMs: RETRY_BUDGET_MS });
+  // One connection per node: the trickle of requests below shares the frozen master's connection.
+  proxy = await startTestProxy(cluster.seeds, { replyTimeoutMs: REPLY_TIMEOUT_MS, retryBudgetMs: RETRY_BUDGET_MS, connectionsPerNode: 1 });
 });
 
 afterAll(async () => {
@@ -54,14 +55,24 @@ it('gives up on a master that stops answering, and leaves the others and blockin
   const client = new Redis({ host: '127.0.0.1', port: proxy.port, maxRetriesPerRequest: 0 });
   const blocker = new Redis({ host: '127.0.0.1', port: proxy.port, maxRetriesPerRequest: 0 });
   const bystander = new Redis({ host: '127.0.0.1', port: proxy.port, maxRetriesPerRequest: 0 });
+  const trickler = new Redis({ host: '127.0.0.1', port: proxy.port, maxRetriesPerRequest: 0 });
   try {
     await client.set(frozenKey, 'before');
     await client.set(liveKey, 'live');
     // Connected before the freeze: ioredis's ready check is an INFO, which needs every master.
-    await Promise.all([blocker.ping(), bystander.ping()]);
+    await Promise.all([blocker.ping(), bystander.ping(), trickler.ping()]);
 
     frozenPid = victim.process.pid as number;
     process.kill(frozenPid, 'SIGSTOP');
+    // Requests keep coming to the frozen master meanwhile: its kernel still takes them, which must
+    // not pass for the node answering.
+    let trickling = true;
+    const trickle = (async () => {
+      while (trickling) {
+        trickler.get(frozenKey).catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
     const [write, read, other, blocked] = await Promise.all([
       timed(client.set(frozenKey, 'during')),
       timed(client.get(frozenKey)),
@@ -69,6 +80,8 @@ it('gives up on a master that stops answering, and leaves the others and blockin
       // Longer than the reply timeout, on a connection of its own: not timed.
       timed(blocker.blpop(`{${liveKey}}:list`, 1.5)),
     ]);
+    trickling = false;
+    await trickle;
     console.log(`[reply-timeout] write ${JSON.stringify(write)}; read ${JSON.stringify(read)}; blocked ${blocked.ms} ms`);
 
     // The write was sent before the node froze: it may or may not have been applied, and the client is told so.
@@ -90,5 +103,6 @@ it('gives up on a master that stops answering, and leaves the others and blockin
     client.disconnect();
     blocker.disconnect();
     bystander.disconnect();
+    trickler.disconnect();
   }
 });

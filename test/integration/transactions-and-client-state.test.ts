@@ -120,6 +120,9 @@ describe('per-client state slotgate keeps', () => {
     const raw = await RawClient.open(setup.proxy.port);
     raw.write('CLIENT REPLY OFF\r\nGET reply:c\r\nRESET\r\nPING\r\nCLIENT REPLY OFF\r\nRESET\r\nPING\r\n');
     expect(await raw.read(4)).toEqual(['RESET', 'PONG', 'RESET', 'PONG']);
+    // A SKIP that applies to RESET itself silences it, as in Redis, held or not.
+    raw.write('SET reply:d 1\r\nCLIENT REPLY SKIP\r\nRESET\r\nPING\r\nCLIENT REPLY SKIP\r\nRESET\r\nECHO last\r\n');
+    expect(await raw.read(3)).toEqual(['OK', 'PONG', 'last']);
     raw.close();
   });
 
