@@ -3,29 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { CommandTable } from '../../../src/commands/command-table.ts';
 import { findKeys, KeyIndexes } from '../../../src/commands/find-keys.ts';
 import { parseCommandReply } from '../../../src/commands/parse-command-reply.ts';
-import { RequestView } from '../../../src/resp/request-view.ts';
+import { requestViewOf } from '../../helpers/request-view-of.ts';
 
 const fixture = new URL('../../fixtures/command-reply-redis-7.0.json', import.meta.url);
 const table = CommandTable.fromSpecs(parseCommandReply(JSON.parse(readFileSync(fixture, 'utf8'))));
 
-/** A view over `args` laid end to end in one buffer, as the request parser would leave it. */
-function viewOf(args: string[]): RequestView {
-  const view = new RequestView();
-  view.buffer = Buffer.from(args.join(''), 'latin1');
-  view.reserve(args.length);
-  let at = 0;
-  for (let i = 0; i < args.length; i++) {
-    view.starts[i] = at;
-    at += args[i].length;
-    view.ends[i] = at;
-  }
-  view.argc = args.length;
-  return view;
-}
 
 /** The keys of a request, as strings, and whether findKeys called them complete. */
 function keysOf(line: string | string[]): { keys: string[]; complete: boolean } {
-  const view = viewOf(typeof line === 'string' ? line.split(' ') : line);
+  const view = requestViewOf(typeof line === 'string' ? line.split(' ') : line);
   const spec = table.lookup(view);
   if (spec === undefined) throw new Error(`unknown command in ${String(line)}`);
   const into = new KeyIndexes();
@@ -152,7 +138,7 @@ describe('findKeys on hand-made specs', () => {
     ];
     const local = CommandTable.fromSpecs(parseCommandReply(reply));
     const run = (args: string[]) => {
-      const view = viewOf(args);
+      const view = requestViewOf(args);
       const into = new KeyIndexes();
       const complete = findKeys(local.lookup(view)!, view, into);
       return { keys: Array.from(into.indexes.subarray(0, into.count), (i) => view.argString(i)), complete };
@@ -180,7 +166,7 @@ describe('KeyIndexes', () => {
   });
 
   it('does not reallocate for a single-key command', () => {
-    const view = viewOf(['GET', 'k']);
+    const view = requestViewOf(['GET', 'k']);
     const spec = table.lookup(view)!;
     const into = new KeyIndexes();
     const indexes = into.indexes;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RequestView } from '../../../src/resp/request-view.ts';
+import { requestViewOf } from '../../helpers/request-view-of.ts';
 import { formatTimestamp, MonitorClock, monitorArgs, monitorLine } from '../../../src/proxy/monitor-line.ts';
 
 /** MONITOR output of redis-server 7.0.15 for these commands, byte for byte after the client address. */
@@ -8,29 +8,15 @@ const fixture = JSON.parse(readFileSync(new URL('../../fixtures/monitor-lines-re
   cases: { args: string[]; shown: string }[];
 };
 
-function viewOf(args: (string | Buffer)[]): RequestView {
-  const view = new RequestView();
-  const parts = args.map((arg) => (typeof arg === 'string' ? Buffer.from(arg, 'latin1') : arg));
-  view.buffer = Buffer.concat(parts);
-  view.argc = parts.length;
-  view.reserve(parts.length);
-  let at = 0;
-  parts.forEach((part, i) => {
-    view.starts[i] = at;
-    at += part.length;
-    view.ends[i] = at;
-  });
-  return view;
-}
 
 function shown(...args: (string | Buffer)[]): string {
-  return monitorArgs(viewOf(args), String(args[0]).toLowerCase()).toString('latin1');
+  return monitorArgs(requestViewOf(args), String(args[0]).toLowerCase()).toString('latin1');
 }
 
 describe('monitorArgs', () => {
   it.each(fixture.cases.map((c) => [c.shown.slice(0, 60), c] as const))('shows %s as redis-server 7.0 does', (_, c) => {
     const args = c.args.map((arg) => Buffer.from(arg, 'base64'));
-    expect(monitorArgs(viewOf(args), args[0].toString('latin1').toLowerCase()).toString('latin1')).toBe(c.shown);
+    expect(monitorArgs(requestViewOf(args), args[0].toString('latin1').toLowerCase()).toString('latin1')).toBe(c.shown);
   });
 
   it('escapes the bytes sdscatrepr names, and \\xhh for the rest outside printable ASCII', () => {

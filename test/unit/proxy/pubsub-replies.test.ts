@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestView } from '../../../src/resp/request-view.ts';
+import { requestViewOf } from '../../helpers/request-view-of.ts';
 import { applySubscription, bulkLatin1, isMarkerPong, isNoChannel, readShardedConfirmation, subscribedPong, sunsubscribed, withCount } from '../../../src/proxy/pubsub-replies.ts';
 
 const resp = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -68,34 +68,18 @@ describe('sunsubscribed', () => {
 });
 
 describe('the names a client holds', () => {
-  /** A request view over `args`, as the parser leaves one (argString reads latin1). */
-  function viewOf(...args: string[]): RequestView {
-    const view = new RequestView();
-    const bytes = args.map((arg) => Buffer.from(arg, 'utf8'));
-    view.buffer = Buffer.concat(bytes);
-    view.reserve(args.length);
-    let at = 0;
-    bytes.forEach((arg, i) => {
-      view.starts[i] = at;
-      at += arg.length;
-      view.ends[i] = at;
-    });
-    view.argc = args.length;
-    return view;
-  }
-
   it('follow what the client sends: names added, removed by name, or all', () => {
     const names = new Set<string>();
-    applySubscription(names, viewOf('SUBSCRIBE', 'a', 'b'), true);
-    applySubscription(names, viewOf('UNSUBSCRIBE', 'a', 'never'), false);
+    applySubscription(names, requestViewOf(['SUBSCRIBE', 'a', 'b']), true);
+    applySubscription(names, requestViewOf(['UNSUBSCRIBE', 'a', 'never']), false);
     expect([...names]).toEqual(['b']);
-    applySubscription(names, viewOf('UNSUBSCRIBE'), false);
+    applySubscription(names, requestViewOf(['UNSUBSCRIBE']), false);
     expect(names.size).toBe(0);
   });
 
   it('read a node\'s bulk the way a request argument is read, whatever its bytes', () => {
     const names = new Set<string>();
-    applySubscription(names, viewOf('SSUBSCRIBE', 'é', 'plain'), true);
+    applySubscription(names, requestViewOf(['SSUBSCRIBE', Buffer.from('é', 'utf8'), 'plain']), true);
     const channel = Buffer.concat([Buffer.from('$2\r\n'), Buffer.from('é', 'utf8'), Buffer.from('\r\n')]);
     expect(names.has(bulkLatin1(channel))).toBe(true);
     expect(names.has(bulkLatin1(resp('$5\r\nplain\r\n')))).toBe(true);
