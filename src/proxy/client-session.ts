@@ -374,11 +374,14 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
     target.commandId = -1;
     this.sendWhenFirst(target, () => {
       const reply = answerLocally(spec, view, this);
-      // RESET turns CLIENT REPLY OFF off, and is answered itself (nothing was parsed meanwhile).
-      target.silent = this.silent;
       // Messages and MONITOR lines that came while it waited were queued behind it, but came before
-      // it ran: they go ahead of its reply, in the protocol and subscriptions they were sent in.
-      target.completeInPieces([...this.takeUnaskedBehind(target), reply]);
+      // it ran: they go ahead of its reply, in the protocol and subscriptions they were sent in, and
+      // CLIENT REPLY does not silence them. The reply itself is silenced as the session now says
+      // (RESET turns CLIENT REPLY OFF off; nothing was parsed meanwhile).
+      const taken = this.takeUnaskedBehind(target);
+      const silenced = this.silent;
+      target.silent = false;
+      target.completeInPieces(silenced ? taken : [...taken, reply]);
       const shown = this.shownWhenRun;
       this.shownWhenRun = null;
       // Shown once run, as Redis shows a command: after RESET, not to this client any more.

@@ -116,12 +116,14 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
     }
     const subscribes = spec.name === 'subscribe' || spec.name === 'psubscribe';
     const names = spec.name === 'subscribe' || spec.name === 'unsubscribe' ? this.channels : this.patterns;
-    applySubscription(names, view, subscribes);
     // The confirmations keep this command's place among the client's replies, whatever runs elsewhere meanwhile.
     const request = this.host.enqueue(EMPTY, -1, true);
     // Redis sends (un)subscribe confirmations under CLIENT REPLY OFF too.
     request.silent = false;
-    this.tunnel.sendInTurn(view.frame, subscribes ? new SubscribeConfirmations(request, view, names) : request);
+    // Made before the names are added, to tell which are new.
+    const sink = subscribes ? new SubscribeConfirmations(request, view, names) : request;
+    applySubscription(names, view, subscribes);
+    this.tunnel.sendInTurn(view.frame, sink);
   }
 
   /** SSUBSCRIBE and SUNSUBSCRIBE: over tunnels to the masters of their channels' slots. */
@@ -160,7 +162,8 @@ export class SessionPubSub implements PubSubClient, ShardedHost {
 
 /**
  * A (P)SUBSCRIBE's confirmations, on their way to the client: if the node refused it (a NOPERM for
- * channels the nodes' user may not use, say), the names it would have added are not held.
+ * channels the nodes' user may not use, say), the names it would have added are not held. Names
+ * held before it stay: a refused command changes nothing.
  */
 export class SubscribeConfirmations implements ConfirmationSink {
   private readonly request: PendingRequest;
@@ -170,7 +173,10 @@ export class SubscribeConfirmations implements ConfirmationSink {
   constructor(request: PendingRequest, view: RequestView, names: Set<string>) {
     this.request = request;
     this.names = names;
-    for (let i = 1; i < view.argc; i++) this.added.push(view.argString(i));
+    for (let i = 1; i < view.argc; i++) {
+      const name = view.argString(i);
+      if (!names.has(name)) this.added.push(name);
+    }
   }
 
   completeInPieces(pieces: Buffer[]): void {

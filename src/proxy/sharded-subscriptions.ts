@@ -123,6 +123,13 @@ export class ShardedSubscriptions {
     this.closed = true;
     for (const shard of this.shards.values()) shard.tunnel.close();
     this.shards.clear();
+    // Every command still owed its place gets what came for it (a forced sunsubscribe that arrived
+    // while a RESET waited, say): the client's replies queued behind must not wait for ever.
+    for (let command = this.order.shift(); command !== undefined; command = this.order.shift()) {
+      const pieces: Buffer[] = [];
+      for (const part of command.parts) pieces.push(...part.pushes);
+      command.request.completeInPieces(pieces);
+    }
   }
 
   /** A push on `shard`'s tunnel outside any command's confirmations. */

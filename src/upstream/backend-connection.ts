@@ -206,9 +206,10 @@ export class BackendConnection implements Flushable {
   /**
    * Drops the connection when it has owed replies for `timeoutMs` with no byte read: a node that
    * froze or that the network cut off silently (no reset) would otherwise hold its requests until
-   * the kernel gives up, many minutes later. A large request still being sent, held back by the
-   * kernel, counts as progress too; bytes the kernel takes at once do not (a frozen node's kernel
-   * still takes a trickle of small requests). Called by one coarse timer for every shared
+   * the kernel gives up, many minutes later. Requests still being sent count as progress while the
+   * kernel takes them from a backlog Node holds (Node reports each write once handed over whole);
+   * bytes the kernel takes at once do not (a frozen node's kernel still takes a trickle of small
+   * requests). Called by one coarse timer for every shared
    * connection (see ReplyTimeout), so the data path only counts reads; the timeout fires between
    * `timeoutMs` and two timer periods more after the last progress (or the first request owed).
    */

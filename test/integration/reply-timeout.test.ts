@@ -2,7 +2,8 @@ import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningProxy } from '../../src/server/start-proxy.ts';
-import { ownerOfSlot } from '../helpers/cluster-admin.ts';
+import { nodeCommand, ownerOfSlot } from '../helpers/cluster-admin.ts';
+import { RawClient } from '../helpers/raw-client.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { startTestProxy } from '../helpers/test-proxy.ts';
 
@@ -104,5 +105,41 @@ it('gives up on a master that stops answering, and leaves the others and blockin
     blocker.disconnect();
     bystander.disconnect();
     trickler.disconnect();
+  }
+});
+
+it('delivers a message that came while a RESET silenced by CLIENT REPLY SKIP waited behind a slow reply', async () => {
+  const subscriber = await RawClient.open(proxy.port, { resp3: true });
+  try {
+    expect(await subscriber.command('HELLO', '3')).toBeInstanceOf(Map);
+    subscriber.send('SUBSCRIBE', 'skip:news');
+    expect(await subscriber.read(1)).toEqual([{ push: ['subscribe', 'skip:news', 1] }]);
+    // The master the subscriber's tunnel is on, and another one to freeze under its GET.
+    let tunnelNode = cluster.nodes[0];
+    for (const node of cluster.nodes) {
+      if (String(await nodeCommand(`${node.host}:${node.port}`, 'CLIENT', 'LIST', 'TYPE', 'pubsub')).trim() !== '') tunnelNode = node;
+    }
+    const victim = cluster.nodes.find((node) => node !== tunnelNode) as (typeof cluster.nodes)[number];
+    const slowKey = await keyServedBy(victim.port, false);
+    frozenPid = victim.process.pid as number;
+    process.kill(frozenPid, 'SIGSTOP');
+    try {
+      // RESET waits for the GET's reply, owed while the node is frozen.
+      subscriber.write(`*2\r\n$3\r\nGET\r\n$${slowKey.length}\r\n${slowKey}\r\n*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n*1\r\n$5\r\nRESET\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await nodeCommand(`${tunnelNode.host}:${tunnelNode.port}`, 'PUBLISH', 'skip:news', 'before reset');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      process.kill(frozenPid, 'SIGCONT');
+      frozenPid = 0;
+    }
+    // The GET is answered once the node wakes (the first test may have left the key set).
+    const [get, message] = await subscriber.read(2, 10_000);
+    expect([null, 'before', 'during']).toContain(get);
+    // As one Redis: the message came before RESET ran, which a SKIP for RESET does not silence.
+    expect(message).toEqual({ push: ['message', 'skip:news', 'before reset'] });
+    expect(await subscriber.command('PING')).toBe('PONG');
+  } finally {
+    subscriber.close();
   }
 });
