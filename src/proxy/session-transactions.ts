@@ -1,6 +1,5 @@
-import type { CommandTable } from '../commands/command-table.ts';
-import type { UserPermissions } from './user-permissions.ts';
 import type { CommandSpec } from '../commands/command-spec.ts';
+import type { CommandTable } from '../commands/command-table.ts';
 import { encodeError, OK_REPLY } from '../resp/encode.ts';
 import type { RequestView } from '../resp/request-view.ts';
 import { BlockingRequest, type DedicatedConnections } from './blocking-request.ts';
@@ -9,6 +8,7 @@ import type { PendingRequest } from './pending-request.ts';
 import { cannotTellKeys, commonSlot, CROSSSLOT, findRequestKeys, MIXED_SLOTS, SLOT_NOT_SERVED } from './request-keys.ts';
 import type { Router } from './router.ts';
 import { EXECABORT, QUEUED_REPLY, Transaction, TransactionRequest } from './transaction.ts';
+import type { UserPermissions } from './user-permissions.ts';
 import { Watch, WATCH_LOST, WatchedExec } from './watch.ts';
 
 const EMPTY = Buffer.alloc(0);
