@@ -23,8 +23,8 @@ export class ParkedRequests {
   private readonly resend: (request: RoutedRequest) => void;
   private readonly onPark: () => void;
   private waiting: RoutedRequest[] = [];
-  /** How many requests of each client (by affinity) are in `waiting`. */
-  private perClient = new Map<number, number>();
+  /** The clients (by affinity) with a request in `waiting`. */
+  private clients = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   /** Counters for INFO and tests. */
   readonly stats = { parked: 0, expired: 0, longestWaitMs: 0 };
@@ -41,7 +41,7 @@ export class ParkedRequests {
 
   /** Whether a request of the client with this affinity waits here (then its next ones must too). */
   holds(affinity: number): boolean {
-    return this.perClient.has(affinity);
+    return this.clients.has(affinity);
   }
 
   /** Holds `request`, or fails it with `reason` once its budget is spent. */
@@ -59,7 +59,7 @@ export class ParkedRequests {
     // on every try until the move completes, and only the budget should end that.
     request.redirects = 0;
     this.waiting.push(request);
-    this.perClient.set(request.affinity, (this.perClient.get(request.affinity) ?? 0) + 1);
+    this.clients.add(request.affinity);
     this.onPark();
     this.timer ??= setTimeout(() => this.retryNow(), RETRY_INTERVAL_MS);
   }
@@ -74,7 +74,7 @@ export class ParkedRequests {
     this.waiting = [];
     // Sent again in the order they came: a client's first goes, and if it is parked again at once
     // its later ones are parked behind it again.
-    this.perClient = new Map();
+    this.clients = new Set();
     const now = Date.now();
     for (const request of batch) {
       this.stats.longestWaitMs = Math.max(this.stats.longestWaitMs, now - request.parkedAt);
@@ -88,7 +88,7 @@ export class ParkedRequests {
     this.timer = null;
     const batch = this.waiting;
     this.waiting = [];
-    this.perClient = new Map();
+    this.clients = new Set();
     for (const request of batch) request.complete(encodeError(reason));
   }
 }
