@@ -305,5 +305,10 @@ it('forwards the sunsubscribe of a master demoted by a failover, and follows the
   for (const node of [demoted, promoted]) expect(await nodeCommand(node, 'PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 0]);
   expect(await subscriber.command('PING')).toBe('PONG');
   expect(await subscriber.command('SSUBSCRIBE', channel)).toEqual(['ssubscribe', channel, 1]);
-  expect(await nodeCommand(promoted, 'PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 1]);
+  // On the promoted master, or on the demoted one (now its replica, which serves the shard's
+  // channels too) if a refresh meanwhile took a map some nodes had not yet updated: held once.
+  const held = await Promise.all([demoted, promoted].map(async (node) => ((await nodeCommand(node, 'PUBSUB', 'SHARDNUMSUB', channel)) as [string, number])[1]));
+  expect(held[0] + held[1]).toBe(1);
+  await publisher.command('SPUBLISH', channel, 'once more');
+  expect(await subscriber.read(1)).toEqual([['smessage', channel, 'once more']]);
 });
