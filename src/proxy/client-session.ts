@@ -217,7 +217,7 @@ export class ClientSession extends SessionOutput implements RequestSink, LocalSe
         scanAcrossMasters(this.enqueue(EMPTY, -1, true), view, this.router);
         return Outcome.ran;
       case Policy.info:
-        sendToAllMasters(this, view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true);
+        sendToAllMasters(this, view.frame, (parts) => mergeInfo(parts, this.context.proxyInfo()), true, false);
         return Outcome.ran;
       case Policy.transaction:
         this.sessionTransactions().transactionCommand(spec);

@@ -46,6 +46,11 @@ export class ParkedRequests {
 
   /** Holds `request`, or fails it with `reason` once its budget is spent. */
   park(request: RoutedRequest, reason: string): void {
+    if (request.waitsForNode === false) {
+      // The reason as an error: most start with their code (ERR, CLUSTERDOWN, LOADING).
+      request.complete(encodeError(/^[A-Z]{3,} /.test(reason) ? reason : `ERR ${reason}`));
+      return;
+    }
     const now = Date.now();
     if (request.parkedAt === 0) {
       request.parkedAt = now;

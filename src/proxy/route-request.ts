@@ -75,13 +75,14 @@ export function sendToClientsMaster(host: RoutingHost, frame: Buffer, spec: Comm
  * Sends `frame` to every master, each part routed by a slot that master owns, so a part whose
  * master fails over follows it to the new one. The merged reply keeps the request's place in line.
  */
-export function sendToAllMasters(host: RoutingHost, frame: Buffer, merge: MergeParts, readOnly: boolean): void {
+/** `waitsForNode` false: a master that can't answer now gives its error at once (see Fanout). */
+export function sendToAllMasters(host: RoutingHost, frame: Buffer, merge: MergeParts, readOnly: boolean, waitsForNode = true): void {
   const { router } = host.context;
   const count = router.masterCount();
   if (count === 0) {
     host.replyLocal(SLOT_NOT_SERVED);
     return;
   }
-  const fanout = new Fanout(host.enqueue(EMPTY, -1, readOnly), count, merge);
+  const fanout = new Fanout(host.enqueue(EMPTY, -1, readOnly), count, merge, waitsForNode);
   for (let i = 0; i < count; i++) router.dispatch(fanout.part(i, frame, router.slotOfMaster(i)));
 }

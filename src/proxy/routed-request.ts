@@ -26,6 +26,11 @@ export interface RoutedRequest extends ReplyTarget {
   readonly resp3: boolean;
   /** Replies the frame produces: 1, or more for a transaction sent as MULTI … EXEC in one frame. */
   readonly replyCount: number;
+  /**
+   * False for a request that should fail at once rather than be held while its node can't serve it
+   * (an INFO part: the rest of the answer is worth more than waiting out a failover). Absent: true.
+   */
+  readonly waitsForNode?: boolean;
   /** Completes the request with a reply slotgate made (an error, usually). */
   complete(reply: Buffer): void;
 }

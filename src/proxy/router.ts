@@ -105,8 +105,9 @@ export class Router {
   }
 
   dispatch(request: RoutedRequest): void {
-    // One field read on the data path; the lookup only while something is parked.
-    if (this.parked.size > 0 && this.parked.holds(request.affinity)) {
+    // One field read on the data path; the rest only while something is parked. A request that
+    // does not wait for its node (an INFO part, read only) is not held behind the client's either.
+    if (this.parked.size > 0 && request.waitsForNode !== false && this.parked.holds(request.affinity)) {
       this.parked.park(request, BEHIND_PARKED);
       return;
     }
@@ -142,7 +143,7 @@ export class Router {
 
   /** For keyless commands any master can answer (COMMAND, CONFIG GET …): spread over masters. */
   dispatchToAnyMaster(request: RoutedRequest): void {
-    if (this.parked.size > 0 && this.parked.holds(request.affinity)) {
+    if (this.parked.size > 0 && request.waitsForNode !== false && this.parked.holds(request.affinity)) {
       this.parked.park(request, BEHIND_PARKED);
       return;
     }

@@ -74,12 +74,14 @@ it('gives up on a master that stops answering, and leaves the others and blockin
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
-    const [write, read, other, blocked] = await Promise.all([
+    const [write, read, other, blocked, info] = await Promise.all([
       timed(client.set(frozenKey, 'during')),
       timed(client.get(frozenKey)),
       timed(bystander.get(liveKey)),
       // Longer than the reply timeout, on a connection of its own: not timed.
       timed(blocker.blpop(`{${liveKey}}:list`, 1.5)),
+      // What ioredis's ready check asks of a new connection: answered from the masters that can.
+      timed(bystander.info()),
     ]);
     trickling = false;
     await trickle;
@@ -94,6 +96,8 @@ it('gives up on a master that stops answering, and leaves the others and blockin
     expect(other.value).toBe('live');
     expect(blocked).toMatchObject({ value: null });
     expect(blocked.ms).toBeGreaterThanOrEqual(1400);
+    expect(info.value).toMatch(/info_masters_missing:1/);
+    expect(info.ms).toBeLessThan(REPLY_TIMEOUT_MS * 3 + 1000);
 
     process.kill(frozenPid, 'SIGCONT');
     frozenPid = 0;

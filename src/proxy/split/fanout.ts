@@ -25,11 +25,14 @@ export class Fanout {
   order: Int32Array | null = null;
   /** Whether the parts only read, and so may be retried after a connection died under them. */
   readonly readOnly: boolean;
+  /** A part that can't be served now fails at once instead of waiting for its node (see RoutedRequest.waitsForNode). */
+  readonly waitsForNode: boolean;
   private remaining: number;
 
-  constructor(target: PendingRequest, partCount: number, merge: MergeParts) {
+  constructor(target: PendingRequest, partCount: number, merge: MergeParts, waitsForNode = true) {
     this.target = target;
     this.readOnly = target.readOnly;
+    this.waitsForNode = waitsForNode;
     this.merge = merge;
     this.parts = new Array<Buffer>(partCount);
     this.frames = new Array<Buffer>(partCount);
@@ -62,6 +65,7 @@ export class PartRequest implements RoutedRequest {
   readonly replyCount = 1;
   readonly replicaRead: boolean;
   readonly resp3: boolean;
+  readonly waitsForNode: boolean;
   private readonly fanout: Fanout;
   private readonly index: number;
 
@@ -74,6 +78,7 @@ export class PartRequest implements RoutedRequest {
     this.readOnly = fanout.readOnly;
     this.replicaRead = fanout.target.replicaRead;
     this.resp3 = fanout.target.resp3;
+    this.waitsForNode = fanout.waitsForNode;
   }
 
   onReply(reply: Buffer, from: string): void {

@@ -23,8 +23,12 @@ export interface ProxyInfo {
  * section. cluster_enabled reads 0: to the client, slotgate is one standalone server, and some
  * clients switch to cluster mode when they see 1. Reads RESP2's bulk string and RESP3's verbatim one.
  */
-export function mergeInfo(parts: Buffer[], proxy: ProxyInfo): Buffer {
-  for (const part of parts) if (isError(part)) return part;
+export function mergeInfo(allParts: Buffer[], proxy: ProxyInfo): Buffer {
+  // A master that could not answer (down, frozen, being failed over) is left out rather than
+  // failing the whole INFO: ioredis's ready check is an INFO, and no client should wait on a
+  // failover to connect. The Proxy section says how many are missing.
+  const parts = allParts.filter((part) => !isError(part));
+  if (parts.length === 0) return allParts[0];
   const texts = parts.map((part) => readString(part) ?? '');
   const keyspace = new Map<string, { keys: number; expires: number; avgTtl: number }>();
   for (const text of texts) {
@@ -58,6 +62,7 @@ export function mergeInfo(parts: Buffer[], proxy: ProxyInfo): Buffer {
     `parked_requests_total:${proxy.parkedTotal}`,
     `retry_budget_expired_total:${proxy.retryBudgetExpired}`,
     `longest_park_ms:${proxy.longestParkMs}`,
+    `info_masters_missing:${allParts.length - parts.length}`,
     ...proxy.nodes.map((node, i) => `node${i}:address=${node.address},role=${node.role},health=${node.health},in_flight=${node.inFlight}`),
   ].join('\r\n');
   // Sections are separated by a blank line; the Proxy section goes first, so it is found at once.

@@ -359,6 +359,7 @@ describe('mergeInfo', () => {
       'parked_requests_total:7',
       'retry_budget_expired_total:0',
       'longest_park_ms:1200',
+      'info_masters_missing:0',
       'node0:address=127.0.0.1:7000,role=master,health=up,in_flight=0',
     ]);
   });
@@ -403,9 +404,13 @@ describe('mergeInfo', () => {
     expect(body.match(/\r\n\r\n# /g)?.length).toBe(4);
   });
 
-  it('returns the first error rather than a merge that leaves out a master', () => {
-    const reply = mergeInfo([master([]), resp('-LOADING Redis is loading\r\n')], proxy);
-    expect(text(reply)).toBe('-LOADING Redis is loading|');
+  it('answers from the masters that could, saying how many could not, and errs only when none could', () => {
+    const parts = [master(['db0:keys=2,expires=0,avg_ttl=0']), resp('-ERR slotgate: cannot reach 127.0.0.1:7001\r\n'), master(['db0:keys=3,expires=0,avg_ttl=0'])];
+    const sections = sectionsOf(mergeInfo(parts, proxy));
+    expect(sections.get('Keyspace')).toEqual(['db0:keys=5,expires=0,avg_ttl=0']);
+    expect(sections.get('Proxy')).toContain('info_masters_missing:1');
+    const none = mergeInfo([resp('-LOADING Redis is loading\r\n'), resp('-ERR slotgate: cannot reach 127.0.0.1:7001\r\n')], proxy);
+    expect(text(none)).toBe('-LOADING Redis is loading|');
   });
 
   it('handles a single section asked for by name', () => {
