@@ -7,8 +7,10 @@ import { monitorArgs } from './monitor-line.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import type { Transaction } from './transaction.ts';
 
-/** What a session made of a request, for MONITOR: run (or sent on), queued in MULTI, or refused. */
-/** deferred: it runs once the replies owed ahead of it are in (HELLO, RESET); shown then. */
+/**
+ * What a session made of a request, for MONITOR: run (or sent on), queued in MULTI, refused, or
+ * deferred: it runs once the replies owed ahead of it are in (HELLO, RESET), and is shown then.
+ */
 export const Outcome = { ran: 0, queued: 1, refused: 2, deferred: 3 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 

@@ -105,7 +105,7 @@ export abstract class SessionOutput implements Flushable {
   }
 
   /** A reply that needs nothing more (slotgate's own, or a pub/sub message): in line, and not timed. */
-  queueReady(reply: Buffer): PendingRequest {
+  private queueReady(reply: Buffer): PendingRequest {
     const request = this.enqueue(EMPTY, -1, true);
     request.reply = reply;
     request.commandId = -1;
@@ -244,7 +244,8 @@ export abstract class SessionOutput implements Flushable {
     }
     target.next = held;
     if (held === null) this.tail = target;
-    if (this.heldUnasked !== null && this.heldUnasked !== held) this.heldUnasked = null;
+    // Later unasked output starts a request of its own (harmless if one it could join remains).
+    this.heldUnasked = null;
     return pieces;
   }
 

@@ -93,8 +93,7 @@ export class SessionTransactions {
     if (spec.name === 'multi') {
       if (transaction !== null) host.replyLocal(encodeError('ERR MULTI calls can not be nested'));
       else {
-        this.transaction = new Transaction(this.watch?.slot ?? -1);
-        this.transaction.permissions = host.permissions;
+        this.transaction = new Transaction(this.watch?.slot ?? -1, host.permissions);
         host.replyLocal(OK_REPLY);
       }
       return;

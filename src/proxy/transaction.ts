@@ -36,14 +36,15 @@ export class Transaction {
   dirty = false;
   /** While a client monitors: the queued commands' MONITOR arguments, shown at EXEC as Redis shows them when they run. */
   readonly monitorLines: Buffer[] = [];
-  /** The client's permissions when the commands were queued (see recheck); undefined until MULTI is answered. */
-  permissions: UserPermissions | null | undefined = undefined;
+  /** The client's permissions at MULTI, when its commands began to be queued (see recheck). */
+  readonly permissions: UserPermissions | null;
   /** Commands a reload has denied since they were queued, by their place, with the error EXEC gives in it. */
   private denied: Map<number, Buffer> | null = null;
 
   /** `slot`: the slot the client watches, whose keys alone the transaction may use; -1 when it watches none. */
-  constructor(slot = -1) {
+  constructor(slot = -1, permissions: UserPermissions | null = null) {
     this.slot = slot;
+    this.permissions = permissions;
   }
 
   /**
@@ -95,7 +96,7 @@ export class Transaction {
    * NOPERM in its place, and the others run, as Redis does for ACL rules changed meanwhile.
    */
   recheck(current: UserPermissions | null, table: CommandTable): void {
-    if (current === this.permissions || current === null || this.permissions === undefined) return;
+    if (current === this.permissions || current === null) return;
     const denied = new Map<number, Buffer>();
     let index = 0;
     const parser = new RequestParser(
